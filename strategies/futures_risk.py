@@ -1,0 +1,379 @@
+"""Shared risk module for the USDT-M futures strategies.
+
+Plain, typed, pure functions: no freqtrade import, no I/O, no clock. Both strategies in this
+folder import it (freqtrade puts the strategy folder on ``sys.path`` while it loads a strategy
+file; the strategies also add it themselves so hyperopt workers can import it).
+
+Conventions (freqtrade futures semantics, isolated margin):
+
+* ``stake`` is the margin put up for a trade (quote currency, USDT).
+* ``leverage`` L: notional = stake * L.
+* ``stoploss`` is freqtrade's stoploss: a fraction of the *stake*, not of the price. freqtrade
+  places the stop at ``entry * (1 - |stoploss| / L)`` for a long (``1 + ...`` for a short), so
+  the price moves ``|stoploss| / L`` and the notional ``stake * L`` loses
+  ``stake * L * |stoploss| / L = stake * |stoploss|`` -- independent of the leverage.
+* Sizing from risk therefore is ``stake = risk_per_trade * equity / |stoploss|``.
+  The often-seen ``risk * equity / (|stoploss| * L)`` divides by L a second time: it is right
+  only when the stop is a *price* distance (see :func:`stake_from_price_stop`), and applied to
+  freqtrade's stake-relative stoploss it risks 1/L of the budget (a tenth at 10x).
+
+See docs/strategies.md for the calibration of the constants below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+# --- risk budget -----------------------------------------------------------------------------
+RISK_PER_TRADE_DEFAULT = 0.01
+RISK_PER_TRADE_MIN = 0.005
+RISK_PER_TRADE_MAX = 0.02
+
+# --- leverage --------------------------------------------------------------------------------
+MAX_LEVERAGE_MIN = 1.0
+MAX_LEVERAGE_MAX = 10.0
+
+# Volatility horizon: standard deviation of 15m log returns over the trailing 24 h
+# (96 candles), scaled to one day (* sqrt(96)). Thresholds in that unit (fraction per day),
+# calibrated on 2023-01..2025-09 for BTC ETH SOL BNB ADA (tools/strategy/calibrate.py,
+# docs/strategies.md): pooled 1/3 and 2/3 quantiles, rounded.
+VOL_WINDOW_CANDLES = 96
+VOL_LOW_MAX = 0.020  # below: low volatility -> up to 10x
+VOL_HIGH_MIN = 0.035  # at or above: high volatility -> 2x
+
+# --- funding ---------------------------------------------------------------------------------
+# Binance funding per 8 h event. The baseline (interest component) is +0.0001 (0.01 %) and
+# about 40 % of all events sit exactly on it; see docs/strategies.md for the quantiles.
+FUNDING_LONG_FAVOURABLE_MAX = -0.00002  # rate at or below: shorts pay longs -> favours longs
+FUNDING_SHORT_FAVOURABLE_MIN = 0.00015  # rate at or above: longs pay well above baseline
+
+
+class VolTier(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+TIER_LEVERAGE: dict[VolTier, float] = {VolTier.HIGH: 2.0, VolTier.MEDIUM: 5.0, VolTier.LOW: 10.0}
+
+
+class FundingBias(StrEnum):
+    LONG_FAVOURABLE = "long_favourable"
+    SHORT_FAVOURABLE = "short_favourable"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """One Binance leverage bracket (``/fapi/v1/leverageBracket``, ccxt leverage tier)."""
+
+    notional_floor: float
+    notional_cap: float | None
+    max_leverage: float
+    mmr: float  # maintenance-margin rate
+    maint_amount: float = 0.0  # Binance "cum"
+
+
+# Used when the exchange's brackets are unknown: Binance's first bracket of the smallest of
+# the five pairs (BNB/ADA: 0..10k USDT, 75x, 0.5 %) with a stricter mmr for safety.
+DEFAULT_BRACKETS: tuple[Bracket, ...] = (Bracket(0.0, None, 20.0, 0.01, 0.0),)
+
+
+# --- validation ------------------------------------------------------------------------------
+def validate_risk_per_trade(risk_per_trade: float) -> float:
+    """Return ``risk_per_trade`` if it lies in [0.5 %, 2 %] (as a fraction), else raise."""
+    if not isinstance(risk_per_trade, int | float) or math.isnan(risk_per_trade):
+        raise ValueError(f"risk_per_trade must be a number, got {risk_per_trade!r}")
+    if not RISK_PER_TRADE_MIN <= risk_per_trade <= RISK_PER_TRADE_MAX:
+        raise ValueError(
+            f"risk_per_trade={risk_per_trade} is outside the allowed range "
+            f"[{RISK_PER_TRADE_MIN}, {RISK_PER_TRADE_MAX}] (a fraction of equity: 0.01 = 1 %)"
+        )
+    return float(risk_per_trade)
+
+
+def validate_max_leverage(max_leverage: float) -> float:
+    if not MAX_LEVERAGE_MIN <= max_leverage <= MAX_LEVERAGE_MAX:
+        raise ValueError(
+            f"max_leverage={max_leverage} is outside [{MAX_LEVERAGE_MIN}, {MAX_LEVERAGE_MAX}]"
+        )
+    return float(max_leverage)
+
+
+def _validate_stoploss(stoploss: float) -> float:
+    sl = abs(stoploss)
+    if not 0 < sl < 1:
+        raise ValueError(f"stoploss must be a fraction of the stake in (0, 1), got {stoploss}")
+    return sl
+
+
+# --- sizing ----------------------------------------------------------------------------------
+def risk_stake(equity: float, risk_per_trade: float, stoploss: float) -> float:
+    """Stake whose loss at freqtrade's stop is ``risk_per_trade * equity``.
+
+    Leverage does not appear: the stake lost at the stop is ``|stoploss| * stake`` whatever the
+    leverage (the stop price is ``entry * (1 - |stoploss| / L)``).
+    """
+    validate_risk_per_trade(risk_per_trade)
+    sl = _validate_stoploss(stoploss)
+    if equity <= 0:
+        return 0.0
+    return risk_per_trade * equity / sl
+
+
+def stake_from_price_stop(
+    equity: float, risk_per_trade: float, price_distance: float, leverage: float
+) -> float:
+    """Stake for a stop given as a *price* distance (fraction of the entry price).
+
+    Here the leverage belongs in the denominator: the notional ``stake * L`` loses
+    ``price_distance`` of its value. Identical to :func:`risk_stake` with the freqtrade
+    stoploss ``price_distance * L``.
+    """
+    if price_distance <= 0 or leverage < 1:
+        raise ValueError("price_distance must be > 0 and leverage >= 1")
+    return risk_stake(equity, risk_per_trade, price_distance * leverage)
+
+
+def stoploss_from_price_distance(price_distance: float, leverage: float) -> float:
+    """freqtrade stoploss (negative, stake-relative) for a stop ``price_distance`` away."""
+    return -price_distance * leverage
+
+
+def stop_price(entry: float, stoploss: float, leverage: float, is_short: bool) -> float:
+    """Price at which freqtrade's stop triggers."""
+    move = abs(stoploss) / leverage
+    return entry * (1 + move) if is_short else entry * (1 - move)
+
+
+def loss_at_stop(stake: float, stoploss: float, leverage: float, fee_rate: float = 0.0) -> float:
+    """Loss (quote currency, positive) when the stop fills exactly, including both fees.
+
+    Price loss ``stake * |stoploss|``; entry fee on ``stake * L``, exit fee on the notional at the
+    stop price ``stake * L * (1 -/+ |stoploss| / L)``; taken pessimistically as
+    ``(1 + |sl|/L)``.
+    """
+    sl = abs(stoploss)
+    notional = stake * leverage
+    return stake * sl + fee_rate * notional * (2 + sl / leverage)
+
+
+def clamp_stake(
+    stake: float,
+    *,
+    leverage: float,
+    equity: float,
+    min_stake: float | None,
+    max_stake: float,
+    pair_notional_open: float = 0.0,
+    total_notional_open: float = 0.0,
+    max_pair_exposure: float = 1.5,
+    max_total_exposure: float = 4.0,
+) -> float:
+    """Clamp a risk stake to the exchange's limits and to the exposure caps.
+
+    Exposures are notional (stake * leverage) as multiples of equity: ``max_pair_exposure`` for
+    all positions in one pair, ``max_total_exposure`` for all positions. Clamping only ever
+    lowers the stake (never raises it above the risk stake): when the result would be below
+    ``min_stake`` the function returns 0.0, meaning "do not trade" -- taking the exchange minimum
+    would risk more than the budget.
+    """
+    if stake <= 0 or equity <= 0 or leverage <= 0:
+        return 0.0
+    pair_room = max(0.0, max_pair_exposure * equity - pair_notional_open) / leverage
+    total_room = max(0.0, max_total_exposure * equity - total_notional_open) / leverage
+    out = min(stake, max_stake, pair_room, total_room)
+    if min_stake is not None and out < min_stake:
+        return 0.0
+    return max(out, 0.0)
+
+
+# --- volatility and leverage -----------------------------------------------------------------
+def realized_vol(closes: Sequence[float] | np.ndarray, window: int = VOL_WINDOW_CANDLES) -> float:
+    """Daily volatility from the last ``window`` 15m log returns (std * sqrt(window))."""
+    arr = np.asarray(closes, dtype=float)
+    if arr.size < window + 1:
+        return float("nan")
+    lr = np.diff(np.log(arr[-(window + 1) :]))
+    return float(np.std(lr, ddof=1) * math.sqrt(window))
+
+
+def vol_tier(vol: float, low_max: float = VOL_LOW_MAX, high_min: float = VOL_HIGH_MIN) -> VolTier:
+    """Volatility tier; an unknown (NaN) volatility counts as high."""
+    if math.isnan(vol) or vol >= high_min:
+        return VolTier.HIGH
+    if vol < low_max:
+        return VolTier.LOW
+    return VolTier.MEDIUM
+
+
+def bracket_for_notional(brackets: Sequence[Bracket], notional: float) -> Bracket:
+    """Bracket that applies to ``notional`` (the last one whose floor it reaches)."""
+    if not brackets:
+        raise ValueError("no leverage brackets")
+    chosen = brackets[0]
+    for b in brackets:
+        if notional >= b.notional_floor:
+            chosen = b
+    return chosen
+
+
+def bracket_max_leverage(brackets: Sequence[Bracket], stake: float) -> float:
+    """Highest whole leverage L whose notional ``stake * L`` falls in a bracket allowing L."""
+    top = int(max(b.max_leverage for b in brackets))
+    last_cap = brackets[-1].notional_cap
+    for lev in range(top, 0, -1):
+        notional = stake * lev
+        if last_cap is not None and notional > last_cap:
+            continue
+        if bracket_for_notional(brackets, notional).max_leverage >= lev:
+            return float(lev)
+    return 1.0
+
+
+def isolated_liquidation_price(
+    entry: float,
+    leverage: float,
+    is_short: bool,
+    mmr: float,
+    maint_amount: float = 0.0,
+    amount: float | None = None,
+) -> float:
+    """Binance isolated-margin liquidation price (USDT-M), as freqtrade computes it.
+
+    wallet = entry * amount / L; liq = (wallet + cum - s*amount*entry) / (amount*mmr - s*amount),
+    s = +1 long, -1 short. ``amount`` (base units) is needed for ``maint_amount``; without it cum is ignored.
+    """
+    amt = amount if amount is not None else 1.0
+    if amount is None:
+        maint_amount = 0.0
+    side = -1.0 if is_short else 1.0
+    wallet = entry * amt / leverage
+    return (wallet + maint_amount - side * amt * entry) / (amt * mmr - side * amt)
+
+
+def stop_before_liquidation(
+    entry: float,
+    stoploss: float,
+    leverage: float,
+    is_short: bool,
+    bracket: Bracket,
+    buffer: float = 0.1,
+    amount: float | None = None,
+) -> bool:
+    """True if the stop triggers before liquidation with a safety ``buffer``.
+
+    ``buffer`` is a fraction of the entry-to-liquidation distance (freqtrade's own
+    ``liquidation_buffer`` uses the same unit, default 0.05): the stop must lie within
+    ``(1 - buffer)`` of that distance.
+    """
+    liq = isolated_liquidation_price(
+        entry, leverage, is_short, bracket.mmr, bracket.maint_amount, amount
+    )
+    stop = stop_price(entry, stoploss, leverage, is_short)
+    liq_dist = (liq - entry) if is_short else (entry - liq)
+    stop_dist = (stop - entry) if is_short else (entry - stop)
+    return liq_dist > 0 and stop_dist <= (1 - buffer) * liq_dist
+
+
+def choose_leverage(
+    vol: float,
+    *,
+    stoploss: float,
+    stake: float,
+    max_leverage: float,
+    exchange_max_leverage: float | None = None,
+    brackets: Sequence[Bracket] = DEFAULT_BRACKETS,
+    is_short: bool = False,
+    liquidation_buffer: float = 0.1,
+    low_max: float = VOL_LOW_MAX,
+    high_min: float = VOL_HIGH_MIN,
+) -> float:
+    """Leverage for a new trade.
+
+    Tier leverage from volatility, capped by ``max_leverage`` (1..10), by the exchange's bracket
+    maximum for the notional (``exchange_max_leverage`` as freqtrade passes it to
+    ``leverage()``, and the brackets for ``stake * L``), then lowered in whole steps until the
+    stop sits before the isolated liquidation price with ``liquidation_buffer``.
+    Never below 1.
+    """
+    validate_max_leverage(max_leverage)
+    sl = _validate_stoploss(stoploss)
+    lev = min(TIER_LEVERAGE[vol_tier(vol, low_max, high_min)], max_leverage)
+    if exchange_max_leverage is not None:
+        lev = min(lev, exchange_max_leverage)
+    if stake > 0:
+        lev = min(lev, bracket_max_leverage(brackets, stake))
+    lev = max(1.0, float(math.floor(lev)))
+    while lev > 1.0:
+        bracket = bracket_for_notional(brackets, stake * lev)
+        amount = stake * lev if stake > 0 else None  # at entry price 1.0
+        if stop_before_liquidation(1.0, sl, lev, is_short, bracket, liquidation_buffer, amount):
+            break
+        lev -= 1.0
+    return lev
+
+
+# --- funding ---------------------------------------------------------------------------------
+def classify_funding(
+    rate: float,
+    long_favourable_max: float = FUNDING_LONG_FAVOURABLE_MAX,
+    short_favourable_min: float = FUNDING_SHORT_FAVOURABLE_MIN,
+) -> FundingBias:
+    """Classify one funding rate (per 8 h event, e.g. 0.0001 = 0.01 %). NaN is neutral.
+
+    Positive funding: longs pay shorts -> favours shorts. Negative: shorts pay longs.
+    """
+    if long_favourable_max >= short_favourable_min:
+        raise ValueError("long_favourable_max must be below short_favourable_min")
+    if rate is None or math.isnan(rate):
+        return FundingBias.NEUTRAL
+    if rate <= long_favourable_max:
+        return FundingBias.LONG_FAVOURABLE
+    if rate >= short_favourable_min:
+        return FundingBias.SHORT_FAVOURABLE
+    return FundingBias.NEUTRAL
+
+
+def classify_funding_array(
+    rates: np.ndarray,
+    long_favourable_max: float = FUNDING_LONG_FAVOURABLE_MAX,
+    short_favourable_min: float = FUNDING_SHORT_FAVOURABLE_MIN,
+) -> np.ndarray:
+    """Vectorised :func:`classify_funding`: array of FundingBias values (as str)."""
+    r = np.asarray(rates, dtype=float)
+    out = np.full(r.shape, FundingBias.NEUTRAL.value, dtype=object)
+    out[r <= long_favourable_max] = FundingBias.LONG_FAVOURABLE.value
+    out[r >= short_favourable_min] = FundingBias.SHORT_FAVOURABLE.value
+    return out
+
+
+def funding_allows(side: str, bias: str) -> bool:
+    """Long unless funding favours shorts; short unless funding favours longs."""
+    if side == "long":
+        return bias != FundingBias.SHORT_FAVOURABLE
+    if side == "short":
+        return bias != FundingBias.LONG_FAVOURABLE
+    raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+
+
+# --- live-only long/short-ratio filter ---------------------------------------------------------
+def long_short_ratio_allows(side: str, ratio: float | None, extreme: float = 3.0) -> bool:
+    """Contrarian crowding filter on Binance's global long/short account ratio.
+
+    ``None`` (no data: backtests, hyperopt, endpoint down) is neutral and allows everything.
+    A long is refused when the crowd is extremely long (ratio >= extreme), a short when it is
+    extremely short (ratio <= 1 / extreme).
+    """
+    if ratio is None or math.isnan(ratio) or ratio <= 0:
+        return True
+    if side == "long":
+        return ratio < extreme
+    if side == "short":
+        return ratio > 1.0 / extreme
+    raise ValueError(f"side must be 'long' or 'short', got {side!r}")
