@@ -1,0 +1,353 @@
+"""Public market-data endpoints (thin handlers over Replay)."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import errors
+from .markets import SPECS, exchange_info
+from .replay import DAY_MS, TF_MS
+
+if TYPE_CHECKING:
+    from .server import Exchange
+
+KLINE_PATHS = {
+    "/fapi/v1/klines": "trade",
+    "/fapi/v1/continuousKlines": "trade",
+    "/fapi/v1/markPriceKlines": "mark",
+    "/fapi/v1/indexPriceKlines": "index",
+    "/fapi/v1/premiumIndexKlines": "premium",
+}
+
+
+def fmt(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def round_tick(price: float, tick: Decimal, down: bool = True) -> Decimal:
+    q = (Decimal(repr(price)) / tick).to_integral_value(rounding=ROUND_DOWN)
+    if not down and q * tick < Decimal(repr(price)):
+        q += 1
+    return q * tick
+
+
+def _int(q: dict[str, str], name: str, default: int | None = None) -> int | None:
+    raw = q.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise errors.bad_param(name) from exc
+
+
+def symbol_param(ex: Exchange, q: dict[str, str], name: str = "symbol") -> str:
+    sym = q.get(name) or (q.get("pair") if name == "symbol" else None)
+    if not sym:
+        raise errors.mandatory(name)
+    if sym not in ex.replay.data.symbols:
+        raise errors.invalid_symbol()
+    return sym
+
+
+def symbols_or_all(ex: Exchange, q: dict[str, str]) -> list[str]:
+    if q.get("symbol"):
+        return [symbol_param(ex, q)]
+    return list(ex.replay.data.symbols)
+
+
+async def ping(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+async def server_time(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    return web.json_response({"serverTime": ex.now()})
+
+
+async def exchange_info_h(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    info = exchange_info(ex.now())
+    info["symbols"] = [s for s in info["symbols"] if s["symbol"] in ex.replay.data.symbols]
+    return web.json_response(info)
+
+
+async def klines(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    kind = KLINE_PATHS[request.path]
+    sym = symbol_param(
+        ex, q, "pair" if kind == "index" or "continuous" in request.path else "symbol"
+    )
+    tf = q.get("interval") or ""
+    if not tf:
+        raise errors.mandatory("interval")
+    if tf not in TF_MS:
+        raise errors.bad_interval()
+    limit = _int(q, "limit", 500) or 500
+    if not 1 <= limit <= 1500:
+        raise errors.bad_param("limit")
+    now = ex.now()
+    candles = ex.replay.klines(
+        sym, "mark" if kind == "index" else kind, tf, now, _int(q, "startTime"),
+        _int(q, "endTime"), limit,
+    )  # fmt: skip
+    step = TF_MS[tf]
+    d = SPECS[sym].price_precision
+    out: list[list[Any]] = []
+    for t, o, h, l, c, v in candles:
+        if kind == "premium":
+            out.append([t, fmt(o, 8), fmt(h, 8), fmt(l, 8), fmt(c, 8), "0", t + step - 1,
+                        "0", 0, "0", "0", "0"])  # fmt: skip
+            continue
+        vol = v if kind == "trade" else 0.0
+        qv = vol * (o + h + l + c) / 4
+        trades = int(vol * 10) if kind == "trade" else 0
+        out.append([
+            t, fmt(o, d), fmt(h, d), fmt(l, d), fmt(c, d), fmt(vol, 3), t + step - 1,
+            fmt(qv, 5), trades, fmt(vol / 2, 3), fmt(qv / 2, 5), "0",
+        ])  # fmt: skip
+    return web.json_response(out)
+
+
+def _funding_rows(ex: Exchange, sym: str, t0: int, t1: int) -> list[dict[str, Any]]:
+    d = SPECS[sym].price_precision
+    return [
+        {
+            "symbol": sym,
+            "fundingTime": t,
+            "fundingRate": fmt(r, 8),
+            "markPrice": fmt(ex.replay.mark_price(sym, t), d),
+        }
+        for t, r in ex.replay.funding_events(sym, t0, t1)
+    ]
+
+
+async def funding_rate(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    now = ex.now()
+    limit = min(_int(q, "limit", 100) or 100, 1000)
+    start, end = _int(q, "startTime"), _int(q, "endTime")
+    syms = symbols_or_all(ex, q)
+    rows: list[dict[str, Any]] = []
+    for sym in syms:
+        if start is not None:
+            t1 = min(now + 1, (end + 1) if end is not None else now + 1)
+            got = _funding_rows(ex, sym, start, min(t1, start + 400 * DAY_MS))[:limit]
+        else:
+            t1 = min(now + 1, (end + 1) if end is not None else now + 1)
+            span = (limit // 3 + 2) * DAY_MS
+            got = _funding_rows(ex, sym, t1 - span, t1)[-limit:]
+        rows.extend(got)
+    rows.sort(key=lambda r: r["fundingTime"])
+    return web.json_response(rows[-limit:] if start is None else rows[:limit])
+
+
+async def funding_info(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    return web.json_response([
+        {"symbol": s, "adjustedFundingRateCap": "0.02000000",
+         "adjustedFundingRateFloor": "-0.02000000", "fundingIntervalHours": 8, "disclaimer": False}
+        for s in ex.replay.data.symbols
+    ])  # fmt: skip
+
+
+def premium_row(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
+    d = SPECS[sym].price_precision
+    mark = ex.replay.mark_price(sym, now)
+    nft, rate = ex.replay.next_funding(sym, now)
+    return {
+        "symbol": sym,
+        "markPrice": fmt(mark, d),
+        "indexPrice": fmt(mark, d),  # no recorded index: the mark stands in for it
+        "estimatedSettlePrice": fmt(mark, d),
+        "lastFundingRate": fmt(rate, 8),
+        "interestRate": "0.00010000",
+        "nextFundingTime": nft,
+        "time": now,
+    }
+
+
+async def premium_index(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    now = ex.now()
+    rows = [premium_row(ex, s, now) for s in symbols_or_all(ex, q)]
+    return web.json_response(rows[0] if q.get("symbol") else rows)
+
+
+def ticker_24h(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
+    d = SPECS[sym].price_precision
+    o, h, l, _c, v = ex.replay.span(ex.replay.series(sym, "trade"), now - DAY_MS, now + 1)
+    last = ex.replay.last_price(sym, now)
+    h, l = max(h, last), min(l, last)
+    qv = v * (o + h + l + last) / 4
+    return {
+        "symbol": sym,
+        "priceChange": fmt(last - o, d),
+        "priceChangePercent": fmt((last - o) / o * 100, 3),
+        "weightedAvgPrice": fmt(qv / v if v else last, d),
+        "lastPrice": fmt(last, d),
+        "lastQty": SPECS[sym].min_qty,
+        "openPrice": fmt(o, d),
+        "highPrice": fmt(h, d),
+        "lowPrice": fmt(l, d),
+        "volume": fmt(v, 3),
+        "quoteVolume": fmt(qv, 2),
+        "openTime": now - DAY_MS,
+        "closeTime": now,
+        "firstId": now // 1000 - 86400,
+        "lastId": now // 1000,
+        "count": 86400,
+    }
+
+
+async def ticker_24hr(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    now = ex.now()
+    rows = [ticker_24h(ex, s, now) for s in symbols_or_all(ex, q)]
+    return web.json_response(rows[0] if q.get("symbol") else rows)
+
+
+async def ticker_price(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    now = ex.now()
+    rows = [
+        {"symbol": s, "price": fmt(ex.replay.last_price(s, now), SPECS[s].price_precision),
+         "time": now}
+        for s in symbols_or_all(ex, q)
+    ]  # fmt: skip
+    return web.json_response(rows[0] if q.get("symbol") else rows)
+
+
+def book(
+    ex: Exchange, sym: str, now: int, levels: int
+) -> tuple[list[tuple[Decimal, Decimal]], ...]:
+    """Synthetic order book around the replayed price: one tick spread, levels 1 bp apart,
+    sizes from the recorded volume of the current candle (so thin markets have thin books)."""
+    spec = SPECS[sym]
+    last = ex.replay.last_price(sym, now)
+    tick, step = spec.tick, spec.step
+    best_bid = round_tick(last, tick)
+    if best_bid <= 0:
+        best_bid = tick
+    best_ask = best_bid + tick
+    s = ex.replay.series(sym, "trade")
+    i = ex.replay._base_index(s, now)
+    per_min = float(s.v[i]) / (s.tf_ms / 60_000)
+    base_qty = max(Decimal(spec.min_qty), Decimal(repr(per_min / 20)).quantize(step, ROUND_DOWN))
+    gap = max(tick, round_tick(float(best_bid) * 0.0001, tick))
+    bids, asks = [], []
+    for k in range(levels):
+        qty = (base_qty * (1 + Decimal(k) / 10)).quantize(step, ROUND_DOWN)
+        bp = best_bid - gap * k
+        if bp > 0:
+            bids.append((bp, qty))
+        asks.append((best_ask + gap * k, qty))
+    return bids, asks
+
+
+async def depth(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    sym = symbol_param(ex, q)
+    limit = _int(q, "limit", 500) or 500
+    if limit not in (5, 10, 20, 50, 100, 500, 1000):
+        raise errors.bad_param("limit")
+    now = ex.now()
+    bids, asks = book(ex, sym, now, limit)
+    return web.json_response({
+        "lastUpdateId": now,
+        "E": now,
+        "T": now,
+        "bids": [[str(p), str(qty)] for p, qty in bids],
+        "asks": [[str(p), str(qty)] for p, qty in asks],
+    })  # fmt: skip
+
+
+async def book_ticker(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    now = ex.now()
+    rows = []
+    for s in symbols_or_all(ex, q):
+        bids, asks = book(ex, s, now, 1)
+        rows.append({
+            "symbol": s, "bidPrice": str(bids[0][0]), "bidQty": str(bids[0][1]),
+            "askPrice": str(asks[0][0]), "askQty": str(asks[0][1]), "time": now, "lastUpdateId": now,
+        })  # fmt: skip
+    return web.json_response(rows[0] if q.get("symbol") else rows)
+
+
+async def agg_trades(request: web.Request) -> web.Response:
+    """Synthetic trades: one per second along the replayed price path (id = unix second)."""
+    ex: Exchange = request.app["ex"]
+    q = dict(request.query)
+    sym = symbol_param(ex, q)
+    now = ex.now()
+    limit = min(_int(q, "limit", 500) or 500, 1000)
+    from_id, start, end = _int(q, "fromId"), _int(q, "startTime"), _int(q, "endTime")
+    last_id = now // 1000
+    if from_id is not None:
+        first = from_id
+    elif start is not None:
+        first = math.ceil(start / 1000)
+        if end is not None:
+            last_id = min(last_id, end // 1000)
+    else:
+        if end is not None:
+            last_id = min(last_id, end // 1000)
+        first = last_id - limit + 1
+    last_id = min(last_id, first + limit - 1)
+    spec = SPECS[sym]
+    s = ex.replay.series(sym, "trade")
+    rows = []
+    prev = None
+    for sec in range(first, last_id + 1):
+        t = sec * 1000
+        price = ex.replay.price_on(s, t)
+        i = ex.replay._base_index(s, t)
+        qty = max(float(spec.min_qty), float(s.v[i]) / (s.tf_ms / 1000))
+        rows.append({
+            "a": sec, "p": fmt(price, spec.price_precision),
+            "q": f"{Decimal(repr(qty)).quantize(spec.step, ROUND_DOWN)}",
+            "f": sec, "l": sec, "T": t, "m": prev is not None and price < prev,
+        })  # fmt: skip
+        prev = price
+    return web.json_response(rows)
+
+
+async def open_interest(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    sym = symbol_param(ex, dict(request.query))
+    now = ex.now()
+    s = ex.replay.series(sym, "trade")
+    _, _, _, _, v = ex.replay.span(s, now - DAY_MS, now)
+    return web.json_response({"symbol": sym, "openInterest": fmt(v / 3, 3), "time": now})
+
+
+def routes() -> list[web.RouteDef]:
+    r = [
+        web.get("/fapi/v1/ping", ping),
+        web.get("/fapi/v1/time", server_time),
+        web.get("/fapi/v1/exchangeInfo", exchange_info_h),
+        web.get("/fapi/v1/fundingRate", funding_rate),
+        web.get("/fapi/v1/fundingInfo", funding_info),
+        web.get("/fapi/v1/premiumIndex", premium_index),
+        web.get("/fapi/v1/ticker/24hr", ticker_24hr),
+        web.get("/fapi/v1/ticker/price", ticker_price),
+        web.get("/fapi/v2/ticker/price", ticker_price),
+        web.get("/fapi/v1/ticker/bookTicker", book_ticker),
+        web.get("/fapi/v1/depth", depth),
+        web.get("/fapi/v1/aggTrades", agg_trades),
+        web.get("/fapi/v1/openInterest", open_interest),
+    ]
+    r += [web.get(p, klines) for p in KLINE_PATHS]
+    return r

@@ -1,0 +1,283 @@
+"""aiohttp application: wiring, middleware (faults, weights, errors) and the control API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from . import errors, public
+from .faults import Faults, Limiter, request_weight
+from .replay import Replay, load
+from .state import StateFile
+
+log = logging.getLogger("replay_exchange")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+DEFAULT_HISTORY_DAYS = 35
+
+
+class Exchange:
+    """Everything one server instance owns."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        state_path: Path | str,
+        keys: dict[str, dict[str, Any]] | None = None,
+        history_days: int = DEFAULT_HISTORY_DAYS,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self.state = StateFile(state_path)
+        data = load(data_dir)
+        anchor = self.state.doc.get("anchor")
+        if not anchor or anchor.get("window_start") != data.window_start:
+            anchor = {
+                "offset_ms": data.default_offset(self._clock(), history_days),
+                "window_start": data.window_start,
+                "window_end": data.window_end,
+                "created_ms": self._clock(),
+            }
+            self.state.doc["anchor"] = anchor
+            self.state.save()
+        self.replay = Replay(data, int(anchor["offset_ms"]))
+        self.replay.overrides = self.state.doc.setdefault("overrides", {})
+        self.faults = Faults()
+        self.limiter = Limiter()
+        self.keys = keys or {}
+        from .engine import Engine  # local import: engine imports public helpers
+
+        self.engine = Engine(self)
+
+    def now(self) -> int:
+        return self._clock()
+
+
+def _retry_headers(weight: int, retry_after_s: int) -> dict[str, str]:
+    return {"Retry-After": str(retry_after_s), "X-MBX-USED-WEIGHT-1M": str(weight)}
+
+
+@web.middleware
+async def binance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    ex: Exchange = request.app["ex"]
+    path = request.path
+    if path.startswith("/_control"):
+        return await handler(request)
+    now = ex.now()
+    ip = request.remote or "?"
+    weight = ex.limiter.add(ip, now, request_weight(path, dict(request.query)))
+    for fault in ex.faults.match(path, now):
+        ex.faults.consume(fault)
+        if fault.mode == "latency":
+            await asyncio.sleep(fault.latency_ms / 1000)
+        elif fault.mode == "drop":
+            if request.transport is not None:
+                request.transport.close()  # the client sees a dropped connection
+            raise web.HTTPBadRequest()  # never delivered: the transport is gone
+        elif fault.mode == "429":
+            err = errors.too_many_requests(ex.limiter.limit)
+            return web.json_response(err.body(), status=429,
+                                     headers=_retry_headers(weight, fault.retry_after_s))  # fmt: skip
+        elif fault.mode == "418":
+            err = errors.banned(fault.until_ms)
+            return web.json_response(err.body(), status=418,
+                                     headers=_retry_headers(weight, fault.retry_after_s))  # fmt: skip
+        elif fault.mode == "5xx":
+            return web.Response(status=fault.status, text="<html>Internal Server Error</html>",
+                                content_type="text/html")  # fmt: skip
+        elif fault.mode == "maintenance":
+            return web.json_response({"code": -1001, "msg": "System is under maintenance."},
+                                     status=503)  # fmt: skip
+        elif fault.mode == "clock" and "signature" in request.query:
+            return web.json_response(errors.stale_timestamp().body(), status=400,
+                                     headers={"X-MBX-USED-WEIGHT-1M": str(weight)})  # fmt: skip
+    banned = ex.limiter.banned_until.get(ip, 0)
+    if banned > now:
+        err = errors.banned(banned)
+        return web.json_response(err.body(), status=418,
+                                 headers=_retry_headers(weight, (banned - now) // 1000 + 1))  # fmt: skip
+    if weight > ex.limiter.limit:
+        if ex.limiter.note_reject(ip, now):
+            until = ex.limiter.banned_until[ip]
+            return web.json_response(errors.banned(until).body(), status=418,
+                                     headers=_retry_headers(weight, (until - now) // 1000 + 1))  # fmt: skip
+        retry = 60 - (now // 1000) % 60
+        return web.json_response(errors.too_many_requests(ex.limiter.limit).body(), status=429,
+                                 headers=_retry_headers(weight, retry))  # fmt: skip
+    try:
+        resp = await handler(request)
+    except errors.BinanceError as err:
+        resp = web.json_response(err.body(), status=err.status)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            resp = web.json_response({"code": -5000, "msg": "Path not found"}, status=404)
+        elif exc.status == 405:
+            resp = web.json_response(
+                {"code": -1014, "msg": "Unsupported order combination."}, status=405
+            )
+        else:
+            raise
+    resp.headers["X-MBX-USED-WEIGHT-1M"] = str(weight)
+    return resp
+
+
+# --- control API ----------------------------------------------------------------------------
+async def _json(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=f"invalid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="JSON object expected")
+    return body
+
+
+async def control_faults_post(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    try:
+        fault = ex.faults.set(await _json(request), ex.now())
+    except (ValueError, TypeError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"fault": fault.as_dict()})
+
+
+async def control_faults_delete(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    ex.faults.clear(request.query.get("mode"))
+    ex.limiter.banned_until.clear()
+    ex.limiter.used.clear()
+    ex.limiter.rejected.clear()
+    return web.json_response({"faults": []})
+
+
+async def control_limits_post(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    body = await _json(request)
+    for name in ("limit", "ban_after", "ban_s"):
+        if name in body:
+            setattr(ex.limiter, name, int(body[name]))
+    return web.json_response({"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after,
+                              "ban_s": ex.limiter.ban_s})  # fmt: skip
+
+
+async def control_price_post(request: web.Request) -> web.Response:
+    """Pin the last and/or mark price of a symbol ({"symbol", "price" | "last" | "mark"})."""
+    ex: Exchange = request.app["ex"]
+    body = await _json(request)
+    sym = str(body.get("symbol", ""))
+    if sym not in ex.replay.data.symbols:
+        return web.json_response({"error": "unknown symbol"}, status=400)
+    ov: dict[str, float] = {}
+    if "price" in body:
+        ov["last"] = ov["mark"] = float(body["price"])
+    for k in ("last", "mark"):
+        if k in body:
+            ov[k] = float(body[k])
+    if not ov or any(v <= 0 for v in ov.values()):
+        return web.json_response({"error": "give a positive price, last or mark"}, status=400)
+    ex.engine.tick()  # settle the path up to now before the price jumps
+    ex.replay.overrides[sym] = ov
+    ex.engine.tick()
+    ex.state.save()
+    return web.json_response({"symbol": sym, "override": ov})
+
+
+async def control_price_delete(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    sym = request.query.get("symbol")
+    if sym:
+        ex.replay.overrides.pop(sym, None)
+    else:
+        ex.replay.overrides.clear()
+    ex.engine.tick()
+    ex.state.save()
+    return web.json_response({"overrides": ex.replay.overrides})
+
+
+async def control_state_get(request: web.Request) -> web.Response:
+    ex: Exchange = request.app["ex"]
+    ex.engine.tick()
+    now = ex.now()
+    c = ex.replay.clock
+    return web.json_response({
+        "now": now,
+        "recorded_now": c.recorded(now),
+        "anchor": ex.state.doc.get("anchor"),
+        "faults": [f.as_dict() for f in ex.faults.match("", now)],
+        "limits": {"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after,
+                   "ban_s": ex.limiter.ban_s, "used": dict(ex.limiter.used),
+                   "banned_until": ex.limiter.banned_until},
+        "overrides": ex.replay.overrides,
+        "prices": {s: {"last": ex.replay.last_price(s, now), "mark": ex.replay.mark_price(s, now)}
+                   for s in ex.replay.data.symbols},
+        "accounts": ex.engine.snapshot(),
+    })  # fmt: skip
+
+
+async def control_account_post(request: web.Request) -> web.Response:
+    """Set the USDT wallet balance of an API key ({"apiKey", "balance"})."""
+    ex: Exchange = request.app["ex"]
+    body = await _json(request)
+    key = str(body.get("apiKey", ""))
+    if key not in ex.keys:
+        return web.json_response({"error": "unknown apiKey"}, status=400)
+    acct = ex.engine.account(key)
+    acct["wallet"] = float(body.get("balance", acct["wallet"]))
+    ex.engine.persist()
+    return web.json_response({"apiKey": key, "wallet": acct["wallet"]})
+
+
+def control_routes() -> list[web.RouteDef]:
+    return [
+        web.post("/_control/faults", control_faults_post),
+        web.delete("/_control/faults", control_faults_delete),
+        web.post("/_control/limits", control_limits_post),
+        web.post("/_control/price", control_price_post),
+        web.delete("/_control/price", control_price_delete),
+        web.get("/_control/state", control_state_get),
+        web.post("/_control/account", control_account_post),
+    ]
+
+
+async def _ticker(app: web.Application) -> AsyncIterator[None]:
+    """Advance the matching engine once a second so orders, funding and liquidations happen
+    even when no client is asking."""
+    ex: Exchange = app["ex"]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                ex.engine.tick()
+            except Exception:  # keep ticking; the error is in the log
+                log.exception("engine tick failed")
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    ex.engine.persist(force=True)
+
+
+def make_app(ex: Exchange) -> web.Application:
+    from . import private
+
+    app = web.Application(middlewares=[binance_middleware])
+    app["ex"] = ex
+    app.add_routes(public.routes())
+    app.add_routes(private.routes())
+    app.add_routes(control_routes())
+    app.cleanup_ctx.append(_ticker)
+    return app
