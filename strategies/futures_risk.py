@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,9 +68,12 @@ class FundingBias(StrEnum):
     NEUTRAL = "neutral"
 
 
-@dataclass(frozen=True)
-class Bracket:
-    """One Binance leverage bracket (``/fapi/v1/leverageBracket``, ccxt leverage tier)."""
+class Bracket(NamedTuple):
+    """One Binance leverage bracket (``/fapi/v1/leverageBracket``, ccxt leverage tier).
+
+    A NamedTuple, not a dataclass: freqtrade executes every file of the strategy folder under a
+    module name that is not in ``sys.modules``, where ``@dataclass`` fails.
+    """
 
     notional_floor: float
     notional_cap: float | None
@@ -247,7 +250,8 @@ def isolated_liquidation_price(
     """Binance isolated-margin liquidation price (USDT-M), as freqtrade computes it.
 
     wallet = entry * amount / L; liq = (wallet + cum - s*amount*entry) / (amount*mmr - s*amount),
-    s = +1 long, -1 short. ``amount`` (base units) is needed for ``maint_amount``; without it cum is ignored.
+    s = +1 long, -1 short. ``amount`` (base units) is needed for ``maint_amount``;
+    without it cum is ignored.
     """
     amt = amount if amount is not None else 1.0
     if amount is None:

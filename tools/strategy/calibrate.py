@@ -21,7 +21,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "strategies"))
 
-import futures_risk as risk
+import futures_risk as risk  # noqa: E402
 
 PAIRS = ["BTC", "ETH", "SOL", "BNB", "ADA"]
 
@@ -77,15 +77,16 @@ def main() -> int:
         "## Volatility tiers",
         "",
         (
-            "Horizon: std of 15m log returns over the trailing 24 h (96 candles) x sqrt(96) = daily "
-            "volatility."
+            "Horizon: std of 15m log returns over the trailing 24 h (96 candles) x sqrt(96) "
+            "= daily volatility."
         ),
         "",
         "Pooled quantiles (daily vol, %): "
         + ", ".join(f"q{q:.2f}={v * 100:.2f}" for q, v in vq.items()),
         "",
         (
-            f"Thresholds: low < {risk.VOL_LOW_MAX:.1%} <= medium < {risk.VOL_HIGH_MIN:.1%} <= high. "
+            f"Thresholds: low < {risk.VOL_LOW_MAX:.1%} <= medium < {risk.VOL_HIGH_MIN:.1%} "
+            "<= high. "
             f"Leverage: low {risk.TIER_LEVERAGE[risk.VolTier.LOW]:.0f}x, medium "
             f"{risk.TIER_LEVERAGE[risk.VolTier.MEDIUM]:.0f}x, high "
             f"{risk.TIER_LEVERAGE[risk.VolTier.HIGH]:.0f}x (before caps)."
