@@ -1,0 +1,145 @@
+"""Both strategies on the repository's real 92-day slice (5 pairs, 15m): signals on both sides,
+no look-ahead, deterministic populate_*, funding and mark data actually used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import PAIRS, FakeDataProvider, analyze, load, make_strategy
+
+SIGNALS = ["enter_long", "enter_short", "exit_long", "exit_short"]
+NAMES = ["RossCameronFuturesStrategy", "FuturesAIRiskStrategy"]
+
+
+def _signals(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[SIGNALS].fillna(0).astype(int)
+    out["enter_tag"] = df["enter_tag"].fillna("").astype(str)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_long_and_short_entries_occur_on_every_pair(name, strategy_classes, candles):
+    dp = FakeDataProvider(PAIRS)
+    for pair in PAIRS:
+        out = analyze(make_strategy(strategy_classes[name], dp), candles[pair], pair)
+        assert out["enter_long"].fillna(0).sum() > 0, (name, pair)
+        assert out["enter_short"].fillna(0).sum() > 0, (name, pair)
+        assert out["exit_long"].fillna(0).sum() > 0, (name, pair)
+        assert out["exit_short"].fillna(0).sum() > 0, (name, pair)
+        assert set(out.loc[out["enter_long"] == 1, "enter_tag"]) <= {
+            "rsi_bb_long",
+            "pullback_long",
+        }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_look_ahead(name, strategy_classes, candles):
+    """Signals on a frame cut at candle t (with only the funding and mark data known at t's
+    close) equal the signals on the full frame for the same candles."""
+    cls = strategy_classes[name]
+    for pair in ("BTC/USDT:USDT", "SOL/USDT:USDT"):
+        full_df = candles[pair]
+        full = analyze(make_strategy(cls, FakeDataProvider(PAIRS)), full_df, pair)
+        cuts = [1500, 4000, 4003, 6500, len(full_df) - 97]
+        for n in cuts:
+            cut_df = full_df.iloc[:n].reset_index(drop=True)
+            dp = FakeDataProvider(PAIRS, cut=cut_df["date"].iloc[-1])
+            part = analyze(make_strategy(cls, dp), cut_df, pair)
+            pd.testing.assert_frame_equal(
+                _signals(part), _signals(full.iloc[:n].reset_index(drop=True)), obj=f"{pair}@{n}"
+            )
+            for col in ("funding_rate", "mark_trend", "rsi"):
+                np.testing.assert_allclose(
+                    part[col].to_numpy(), full[col].iloc[:n].to_numpy(), equal_nan=True
+                )
+
+
+def test_look_ahead_check_detects_a_leaky_feature(strategy_classes, candles):
+    """The harness above can fail: a feature that peeks one candle ahead is caught."""
+    cls = strategy_classes["RossCameronFuturesStrategy"]
+    pair = "ETH/USDT:USDT"
+
+    class Leaky(cls):  # type: ignore[misc, valid-type]
+        def populate_indicators(self, dataframe, metadata):
+            dataframe = super().populate_indicators(dataframe, metadata)
+            dataframe["rsi"] = dataframe["rsi"].shift(-1)
+            return dataframe
+
+    full = analyze(make_strategy(Leaky, FakeDataProvider(PAIRS)), candles[pair], pair)
+    diffs = 0
+    for n in (2000, 3000, 4000, 5000, 6000, 7000, 8000):
+        cut_df = candles[pair].iloc[:n].reset_index(drop=True)
+        part = analyze(
+            make_strategy(Leaky, FakeDataProvider(PAIRS, cut=cut_df["date"].iloc[-1])), cut_df, pair
+        )
+        diffs += int(not _signals(part).equals(_signals(full.iloc[:n].reset_index(drop=True))))
+        diffs += int(not np.allclose(part["rsi"], full["rsi"].iloc[:n], equal_nan=True))
+    assert diffs > 0
+
+
+def test_mark_timeframes_give_the_same_signal():
+    """Live default (1h mark, aggregated to 8h) and backtests (8h mark files) agree."""
+    from futures_features import mark_to_base
+
+    m1 = load("BTC/USDT:USDT", "1h-mark")
+    m8 = load("BTC/USDT:USDT", "8h-mark")
+    agg = mark_to_base(m1, "1h")
+    merged = agg.merge(m8, on="date", suffixes=("_1h", "_8h"))
+    assert len(merged) >= len(m8) - 2
+    for c in ("open", "high", "low", "close"):
+        np.testing.assert_allclose(merged[f"{c}_1h"], merged[f"{c}_8h"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_populate_is_deterministic(name, strategy_classes, candles):
+    pair = "ADA/USDT:USDT"
+    runs = [
+        analyze(make_strategy(strategy_classes[name], FakeDataProvider(PAIRS)), candles[pair], pair)
+        for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    # the input frame is not modified in place
+    assert list(candles[pair].columns) == ["date", "open", "high", "low", "close", "volume"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_funding_filter_blocks_entries_against_funding(name, strategy_classes, candles):
+    dp = FakeDataProvider(PAIRS)
+    n_blocked_candidates = 0
+    for pair in PAIRS:
+        out = analyze(make_strategy(strategy_classes[name], dp), candles[pair], pair)
+        assert out["funding_rate"].notna().all()
+        longs = out[out["enter_long"] == 1]
+        shorts = out[out["enter_short"] == 1]
+        assert (longs["funding_bias"] != "short_favourable").all()
+        assert (shorts["funding_bias"] != "long_favourable").all()
+        n_blocked_candidates += int((out["funding_bias"] != "neutral").sum())
+    assert n_blocked_candidates > 0  # the filter had something to act on
+
+
+def test_funding_merge_uses_only_settled_events(candles):
+    from futures_features import merge_funding
+
+    df = candles["BTC/USDT:USDT"].iloc[:200].copy()
+    fr = load("BTC/USDT:USDT", "8h-funding_rate")
+    merge_funding(df, fr)
+    # the 07:45 candle still sees the 00:00 event, the 08:00 candle the 08:00 one
+    t0745 = df.index[df["date"] == pd.Timestamp("2025-07-01 07:45", tz="UTC")][0]
+    t0800 = df.index[df["date"] == pd.Timestamp("2025-07-01 08:00", tz="UTC")][0]
+    ev = fr.set_index("date")["funding_rate"]
+    assert df.loc[t0745, "funding_rate"] == ev[pd.Timestamp("2025-07-01 00:00", tz="UTC")]
+    assert df.loc[t0800, "funding_rate"] == ev[pd.Timestamp("2025-07-01 08:00", tz="UTC")]
+
+
+def test_mark_merge_uses_only_completed_candles(candles):
+    from futures_features import merge_mark
+
+    df = candles["ETH/USDT:USDT"].iloc[:200].copy()
+    m8 = load("ETH/USDT:USDT", "8h-mark")
+    merge_mark(df, m8, "8h")
+    first = m8.iloc[0]  # 2025-07-01 00:00, complete at 08:00
+    before = df["date"] < first["date"] + pd.Timedelta("8h")
+    assert df.loc[before, "mark_close"].isna().all()
+    at = df.index[df["date"] == first["date"] + pd.Timedelta("8h")][0]
+    assert df.loc[at, "mark_close"] == first["close"]
