@@ -1,22 +1,606 @@
-"""Placeholder engine (replaced by the matching engine)."""
+"""Matching engine: accounts, orders, algo (conditional) orders, positions, funding, liquidation.
+
+All state lives in the state file's JSON document (doc["accounts"][apiKey]); the math is in
+margin.py. `tick()` advances the engine from the last processed time to now along the
+replayed price path, in segments split at funding times so events happen in order.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from . import margin as m
+from .markets import SPECS, brackets
+from .public import book
+
+if TYPE_CHECKING:
+    from .server import Exchange
+
+DEFAULT_WALLET = 10_000.0
+DEFAULT_LEVERAGE = 20
+MAX_CLOSED_KEPT = 2000  # closed orders/trades/income kept per account (oldest dropped)
+CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET")
+
+
+def _f(x: float, d: int = 8) -> str:
+    return f"{x:.{d}f}"
 
 
 class Engine:
-    def __init__(self, ex: Any) -> None:
+    def __init__(self, ex: Exchange) -> None:
         self.ex = ex
+        doc = ex.state.doc
+        self.accounts: dict[str, dict[str, Any]] = doc.setdefault("accounts", {})
+        doc.setdefault("seq", 1_000_000)
+        doc.setdefault("last_tick", ex.now())
+        self._dirty = False
+        self._last_save = 0.0
 
-    def tick(self) -> None:
-        pass
+    # --- persistence -----------------------------------------------------------------------
+    def persist(self, force: bool = False) -> None:
+        """Write the state file at most every 0.2 s unless forced (bench-friendly)."""
+        self._dirty = True
+        now = time.monotonic()
+        if force or now - self._last_save > 0.2:
+            self.ex.state.save()
+            self._dirty = False
+            self._last_save = now
+
+    def next_id(self) -> int:
+        self.ex.state.doc["seq"] += 1
+        return int(self.ex.state.doc["seq"])
+
+    # --- accounts --------------------------------------------------------------------------
+    def account(self, key: str) -> dict[str, Any]:
+        acct = self.accounts.get(key)
+        if acct is None:
+            acct = {
+                "wallet": DEFAULT_WALLET,
+                "settings": {},
+                "positions": {},
+                "orders": {},
+                "algo": {},
+                "trades": [],
+                "income": [],
+                "dual": False,
+                "multi_assets": False,
+                "update_time": self.ex.now(),
+            }
+            self.accounts[key] = acct
+        return acct
+
+    def settings(self, acct: dict[str, Any], sym: str) -> dict[str, Any]:
+        return acct["settings"].setdefault(sym, {"leverage": DEFAULT_LEVERAGE, "margin": "cross"})
+
+    def position(self, acct: dict[str, Any], sym: str) -> dict[str, Any]:
+        return acct["positions"].setdefault(
+            sym, {"amt": 0.0, "entry": 0.0, "iso_wallet": 0.0, "update_time": 0}
+        )
 
     def snapshot(self) -> dict[str, Any]:
-        return {}
+        now = self.ex.now()
+        out = {}
+        for key, acct in self.accounts.items():
+            out[key[:8] + "..."] = {
+                "wallet": acct["wallet"],
+                "positions": {s: self.position_view(acct, s, now) for s, p in
+                              acct["positions"].items() if p["amt"]},
+                "open_orders": [o for o in acct["orders"].values() if o["status"] == "NEW"],
+                "open_algo_orders": [a for a in acct["algo"].values() if a["algoStatus"] == "NEW"],
+                "income_count": len(acct["income"]),
+            }  # fmt: skip
+        return out
 
-    def account(self, key: str) -> dict[str, Any]:
-        return {"wallet": 0.0}
+    # --- valuation -------------------------------------------------------------------------
+    def mark(self, sym: str, now: int) -> float:
+        return self.ex.replay.mark_price(sym, now)
 
-    def persist(self, force: bool = False) -> None:
-        pass
+    def cross_totals(self, acct: dict[str, Any], now: int, skip: str | None = None) -> tuple[float, float, float]:  # fmt: skip
+        """(maintenance margin, unrealized PnL, initial margin) of cross positions."""
+        mm = upnl = im = 0.0
+        for sym, p in acct["positions"].items():
+            if not p["amt"] or sym == skip or self.settings(acct, sym)["margin"] != "cross":
+                continue
+            mk = self.mark(sym, now)
+            mm += m.maint_margin(brackets()[sym], p["amt"] * mk)
+            upnl += m.unrealized_pnl(p["amt"], p["entry"], mk)
+            im += m.initial_margin(p["amt"], mk, self.settings(acct, sym)["leverage"])
+        return mm, upnl, im
+
+    def isolated_total(self, acct: dict[str, Any]) -> float:
+        return sum(
+            p["iso_wallet"] for s, p in acct["positions"].items()
+            if p["amt"] and self.settings(acct, s)["margin"] == "isolated"
+        )  # fmt: skip
+
+    def open_order_margin(self, acct: dict[str, Any]) -> float:
+        total = 0.0
+        for o in acct["orders"].values():
+            if o["status"] == "NEW":
+                lev = self.settings(acct, o["symbol"])["leverage"]
+                total += float(o["origQty"]) * float(o["price"]) / lev
+        return total
+
+    def available(self, acct: dict[str, Any], now: int) -> float:
+        _, upnl, im = self.cross_totals(acct, now)
+        cross_wallet = acct["wallet"] - self.isolated_total(acct)
+        return cross_wallet + min(upnl, 0.0) - im - self.open_order_margin(acct)
+
+    def liq_price(self, acct: dict[str, Any], sym: str, now: int) -> float:
+        p = self.position(acct, sym)
+        if not p["amt"]:
+            return 0.0
+        if self.settings(acct, sym)["margin"] == "isolated":
+            return m.liquidation_price(p["amt"], p["entry"], p["iso_wallet"], brackets()[sym])
+        mm, upnl, _ = self.cross_totals(acct, now, skip=sym)
+        cross_wallet = acct["wallet"] - self.isolated_total(acct)
+        return m.liquidation_price(p["amt"], p["entry"], cross_wallet, brackets()[sym], mm, upnl)
+
+    def position_view(self, acct: dict[str, Any], sym: str, now: int) -> dict[str, Any]:
+        p = self.position(acct, sym)
+        st = self.settings(acct, sym)
+        mk = self.mark(sym, now)
+        notional = p["amt"] * mk
+        upnl = m.unrealized_pnl(p["amt"], p["entry"], mk)
+        iso = st["margin"] == "isolated"
+        im = m.initial_margin(p["amt"], mk, st["leverage"])
+        mm = m.maint_margin(brackets()[sym], notional) if p["amt"] else 0.0
+        be = p["entry"] * (1 + m.TAKER_FEE * (1 if p["amt"] > 0 else -1)) if p["amt"] else 0.0
+        return {
+            "symbol": sym,
+            "positionSide": "BOTH",
+            "positionAmt": str(Decimal(repr(p["amt"])).quantize(SPECS[sym].step)),
+            "entryPrice": _f(p["entry"]),
+            "breakEvenPrice": _f(be),
+            "markPrice": _f(mk),
+            "unRealizedProfit": _f(upnl),
+            "liquidationPrice": _f(self.liq_price(acct, sym, now)),
+            "isolatedMargin": _f(p["iso_wallet"] + upnl if iso and p["amt"] else 0.0),
+            "notional": _f(notional),
+            "marginAsset": "USDT",
+            "isolatedWallet": _f(p["iso_wallet"] if iso else 0.0),
+            "initialMargin": _f(im),
+            "maintMargin": _f(mm),
+            "positionInitialMargin": _f(im),
+            "openOrderInitialMargin": "0",
+            "adl": 1 if p["amt"] else 0,
+            "bidNotional": "0",
+            "askNotional": "0",
+            "updateTime": p["update_time"],
+            # v2-only fields (harmless in v3)
+            "leverage": str(st["leverage"]),
+            "maxNotionalValue": str(m.bracket_for(brackets()[sym], 0)["notionalCap"]),
+            "marginType": "isolated" if iso else "cross",
+            "isAutoAddMargin": "false",
+            "isolated": iso,
+            "adlQuantile": 1,
+        }
+
+    # --- ledger ----------------------------------------------------------------------------
+    def add_income(self, acct: dict[str, Any], sym: str, kind: str, amount: float, now: int,
+                   info: str = "", trade_id: str = "") -> None:  # fmt: skip
+        acct["income"].append({
+            "symbol": sym, "incomeType": kind, "income": _f(amount), "asset": "USDT",
+            "info": info or kind, "time": now, "tranId": self.next_id(), "tradeId": trade_id,
+        })  # fmt: skip
+        del acct["income"][:-MAX_CLOSED_KEPT]
+
+    # --- fills -----------------------------------------------------------------------------
+    def fill(self, acct: dict[str, Any], order: dict[str, Any], qty: float, price: float,
+             maker: bool, now: int) -> None:  # fmt: skip
+        """Apply a fill of `qty` (positive) at `price` to the order, position and wallet."""
+        sym = order["symbol"]
+        spec = SPECS[sym]
+        st = self.settings(acct, sym)
+        p = self.position(acct, sym)
+        signed = qty if order["side"] == "BUY" else -qty
+        fee = qty * price * (m.MAKER_FEE if maker else m.TAKER_FEE)
+        realized = 0.0
+        amt = p["amt"]
+        if amt == 0 or (amt > 0) == (signed > 0):
+            p["entry"] = m.open_average(amt, p["entry"], signed, price)
+            if st["margin"] == "isolated":
+                p["iso_wallet"] += qty * price / st["leverage"]
+            p["amt"] = amt + signed
+        else:
+            close = min(abs(signed), abs(amt))
+            realized = close * (price - p["entry"]) * (1 if amt > 0 else -1)
+            remaining = abs(amt) - close
+            if st["margin"] == "isolated":
+                p["iso_wallet"] = p["iso_wallet"] * remaining / abs(amt) if remaining > 1e-12 else 0.0  # fmt: skip
+            p["amt"] = amt + (signed if abs(signed) <= abs(amt) else -amt)
+            flip = abs(signed) - close
+            if abs(p["amt"]) < 1e-12:
+                p["amt"], p["entry"] = 0.0, 0.0
+            if flip > 1e-12:  # the order turns the position around
+                p["amt"] = flip if signed > 0 else -flip
+                p["entry"] = price
+                if st["margin"] == "isolated":
+                    p["iso_wallet"] = flip * price / st["leverage"]
+        p["amt"] = float(Decimal(repr(p["amt"])).quantize(spec.step))
+        p["update_time"] = now
+        acct["wallet"] += realized - fee
+        acct["update_time"] = now
+        trade_id = self.next_id()
+        if realized:
+            self.add_income(acct, sym, "REALIZED_PNL", realized, now, trade_id=str(trade_id))
+        self.add_income(acct, sym, "COMMISSION", -fee, now, trade_id=str(trade_id))
+        executed = float(order["executedQty"]) + qty
+        cum = float(order["cumQuote"]) + qty * price
+        order["executedQty"] = str(Decimal(repr(executed)).quantize(spec.step))
+        order["cumQuote"] = _f(cum)
+        order["avgPrice"] = _f(cum / executed)
+        order["status"] = "FILLED" if executed >= float(order["origQty"]) - 1e-12 else "PARTIALLY_FILLED"  # fmt: skip
+        order["updateTime"] = now
+        acct["trades"].append({
+            "symbol": sym, "id": trade_id, "orderId": order["orderId"], "side": order["side"],
+            "price": _f(price, spec.price_precision + 2),
+            "qty": str(Decimal(repr(qty)).quantize(spec.step)), "realizedPnl": _f(realized),
+            "quoteQty": _f(qty * price), "commission": _f(fee), "commissionAsset": "USDT",
+            "time": now, "positionSide": "BOTH", "buyer": order["side"] == "BUY", "maker": maker,
+        })  # fmt: skip
+        del acct["trades"][:-MAX_CLOSED_KEPT]
+        if p["amt"] == 0:
+            self._expire_closing_algos(acct, sym, now)
+
+    def _expire_closing_algos(self, acct: dict[str, Any], sym: str, now: int) -> None:
+        # Binance cancels closePosition / reduce-only conditionals once the position is gone.
+        for a in acct["algo"].values():
+            if a["symbol"] == sym and a["algoStatus"] == "NEW" and (a["closePosition"] or a["reduceOnly"]):  # fmt: skip
+                a["algoStatus"] = "EXPIRED"
+                a["updateTime"] = now
+
+    def market_price(self, sym: str, side: str, qty: float, now: int) -> float:
+        bids, asks = book(self.ex, sym, now, 100)
+        levels = [(float(p), float(q)) for p, q in (asks if side == "BUY" else bids)]
+        avg, _ = m.walk_book(levels, qty)
+        return avg
+
+    # --- order validation and placement ----------------------------------------------------
+    def new_order_record(self, sym: str, q: dict[str, str], qty: Decimal, price: float,
+                         now: int) -> dict[str, Any]:  # fmt: skip
+        oid = self.next_id()
+        otype = q["type"]
+        return {
+            "orderId": oid,
+            "symbol": sym,
+            "status": "NEW",
+            "clientOrderId": q.get("newClientOrderId") or f"replay-{oid}",
+            "price": _f(price, SPECS[sym].price_precision) if otype == "LIMIT" else "0",
+            "avgPrice": "0",
+            "origQty": str(qty),
+            "executedQty": "0",
+            "cumQty": "0",
+            "cumQuote": "0",
+            "timeInForce": q.get("timeInForce", "GTC"),
+            "type": otype,
+            "reduceOnly": q.get("reduceOnly", "false").lower() == "true",
+            "closePosition": False,
+            "side": q["side"],
+            "positionSide": "BOTH",
+            "stopPrice": "0",
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "origType": otype,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "goodTillDate": 0,
+            "time": now,
+            "updateTime": now,
+        }
+
+    def check_qty(self, sym: str, raw: str | None, market: bool) -> Decimal:
+        spec = SPECS[sym]
+        if raw is None or raw == "":
+            raise errors.mandatory("quantity")
+        try:
+            qty = Decimal(raw)
+        except ArithmeticError as exc:
+            raise errors.bad_param("quantity") from exc
+        if qty <= 0:
+            raise errors.BinanceError(-4003, "Quantity less than or equal to zero.")
+        if not m.is_multiple(qty, spec.step) or qty < Decimal(spec.min_qty):
+            raise errors.BinanceError(-1111, "Precision is over the maximum defined for this asset.")  # fmt: skip
+        if qty > Decimal(spec.market_max_qty if market else spec.max_qty):
+            raise errors.BinanceError(-4005, "Quantity greater than max quantity.")
+        return qty
+
+    def check_price(self, sym: str, raw: str | None, name: str = "price") -> float:
+        spec = SPECS[sym]
+        if raw is None or raw == "":
+            raise errors.mandatory(name)
+        try:
+            price = Decimal(raw)
+        except ArithmeticError as exc:
+            raise errors.bad_param(name) from exc
+        if price <= 0:
+            raise errors.BinanceError(-4001, "Price less than 0.")
+        if price < Decimal(spec.min_price) or price > Decimal(spec.max_price):
+            raise errors.BinanceError(-4016, f"Limit price can't be higher than {spec.max_price}.")
+        if not m.is_multiple(price, spec.tick):
+            raise errors.BinanceError(-4014, "Price not increased by tick size.")
+        return float(price)
+
+    def _reduce_qty(self, acct: dict[str, Any], sym: str, side: str, qty: float) -> float:
+        amt = self.position(acct, sym)["amt"]
+        if amt == 0 or (amt > 0) == (side == "BUY"):
+            raise errors.reduce_only_rejected()
+        return min(qty, abs(amt))
+
+    def _check_margin(self, acct: dict[str, Any], sym: str, side: str, qty: float,
+                      price: float, now: int) -> None:  # fmt: skip
+        st = self.settings(acct, sym)
+        amt = self.position(acct, sym)["amt"]
+        signed = qty if side == "BUY" else -qty
+        opening = abs(amt + signed) - abs(amt)
+        if opening <= 0:
+            return
+        new_notional = abs(amt + signed) * price
+        b = m.bracket_for(brackets()[sym], new_notional)
+        if st["leverage"] > b["initialLeverage"]:
+            raise errors.BinanceError(-2027, "Exceeded the maximum allowable position at current leverage.")  # fmt: skip
+        need = opening * price / st["leverage"] + opening * price * m.TAKER_FEE
+        if need > self.available(acct, now) + 1e-9:
+            raise errors.insufficient_margin()
+
+    def place_order(self, key: str, sym: str, q: dict[str, str]) -> dict[str, Any]:
+        now = self.ex.now()
+        self.tick()
+        acct = self.account(key)
+        side = q.get("side", "")
+        if side not in ("BUY", "SELL"):
+            raise errors.BinanceError(-1117, "Invalid side.") if side else errors.mandatory("side")
+        otype = q.get("type", "")
+        if not otype:
+            raise errors.mandatory("type")
+        if otype in CONDITIONAL or otype == "TRAILING_STOP_MARKET":
+            raise errors.BinanceError(-4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")  # fmt: skip
+        if otype not in ("LIMIT", "MARKET"):
+            raise errors.BinanceError(-1116, "Invalid orderType.")
+        if q.get("positionSide", "BOTH") != "BOTH":
+            raise errors.BinanceError(-4061, "Order's position side does not match user's setting.")  # fmt: skip
+        qty_d = self.check_qty(sym, q.get("quantity"), otype == "MARKET")
+        reduce_only = q.get("reduceOnly", "false").lower() == "true"
+        qty = float(qty_d)
+        if otype == "LIMIT":
+            if not q.get("timeInForce"):
+                raise errors.mandatory("timeInForce")
+            price = self.check_price(sym, q.get("price"))
+            ref = price
+        else:
+            price = 0.0
+            ref = self.ex.replay.last_price(sym, now)
+        if reduce_only:
+            qty = self._reduce_qty(acct, sym, side, qty)
+            qty_d = Decimal(repr(qty)).quantize(SPECS[sym].step)
+        elif qty * ref < float(SPECS[sym].min_notional):
+            raise errors.min_notional(SPECS[sym].min_notional)
+        self._check_margin(acct, sym, side, qty, ref, now)
+        order = self.new_order_record(sym, q, qty_d, price, now)
+        acct["orders"][str(order["orderId"])] = order
+        if otype == "MARKET":
+            self.fill(acct, order, qty, self.market_price(sym, side, qty, now), False, now)
+        else:
+            bids, asks = book(self.ex, sym, now, 1)
+            best = float(asks[0][0]) if side == "BUY" else float(bids[0][0])
+            marketable = price >= best if side == "BUY" else price <= best
+            tif = order["timeInForce"]
+            if marketable and tif == "GTX":
+                order["status"] = "EXPIRED"  # post-only would take liquidity
+            elif marketable:
+                fill_px = min(price, self.market_price(sym, side, qty, now)) if side == "BUY" else max(price, self.market_price(sym, side, qty, now))  # fmt: skip
+                self.fill(acct, order, qty, fill_px, False, now)
+            elif tif in ("IOC", "FOK"):
+                order["status"] = "EXPIRED"
+        self._trim_orders(acct)
+        self.persist()
+        return order
+
+    def _trim_orders(self, acct: dict[str, Any]) -> None:
+        orders = acct["orders"]
+        if len(orders) > MAX_CLOSED_KEPT:
+            closed = [k for k, o in orders.items() if o["status"] not in ("NEW", "PARTIALLY_FILLED")]  # fmt: skip
+            for k in closed[: len(orders) - MAX_CLOSED_KEPT]:
+                del orders[k]
+
+    def place_algo(self, key: str, sym: str, q: dict[str, str]) -> dict[str, Any]:
+        now = self.ex.now()
+        self.tick()
+        acct = self.account(key)
+        if q.get("algoType") != "CONDITIONAL":
+            raise errors.mandatory("algoType") if not q.get("algoType") else errors.bad_param("algoType")  # fmt: skip
+        side = q.get("side", "")
+        if side not in ("BUY", "SELL"):
+            raise errors.BinanceError(-1117, "Invalid side.")
+        otype = q.get("type", "")
+        if otype not in CONDITIONAL:
+            raise errors.BinanceError(-1116, "Invalid orderType.")
+        trigger = self.check_price(sym, q.get("triggerPrice"), "triggerPrice")
+        working = q.get("workingType", "CONTRACT_PRICE")
+        if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
+            raise errors.bad_param("workingType")
+        close_pos = q.get("closePosition", "false").lower() == "true"
+        reduce_only = q.get("reduceOnly", "false").lower() == "true"
+        qty = "0" if close_pos else str(self.check_qty(sym, q.get("quantity"), True))
+        price = "0"
+        if otype in ("STOP", "TAKE_PROFIT"):
+            price = _f(self.check_price(sym, q.get("price")), SPECS[sym].price_precision)
+        current = self.ex.replay.mark_price(sym, now) if working == "MARK_PRICE" else self.ex.replay.last_price(sym, now)  # fmt: skip
+        if m.stop_triggered(otype, side, trigger, current, current):
+            raise errors.BinanceError(-2021, "Order would immediately trigger.")
+        if not (close_pos or reduce_only) and float(qty) * trigger < float(SPECS[sym].min_notional):
+            raise errors.min_notional(SPECS[sym].min_notional)
+        algo_id = self.next_id()
+        algo = {
+            "algoId": algo_id,
+            "clientAlgoId": q.get("clientAlgoId") or f"replay-algo-{algo_id}",
+            "algoType": "CONDITIONAL",
+            "orderType": otype,
+            "symbol": sym,
+            "side": side,
+            "positionSide": "BOTH",
+            "timeInForce": q.get("timeInForce", "GTC"),
+            "quantity": qty,
+            "algoStatus": "NEW",
+            "actualOrderId": "",
+            "actualPrice": "0",
+            "triggerPrice": _f(trigger, SPECS[sym].price_precision),
+            "price": price,
+            "icebergQuantity": None,
+            "tpTriggerPrice": "0",
+            "tpPrice": "0",
+            "slTriggerPrice": "0",
+            "slPrice": "0",
+            "tpOrderType": "",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "workingType": working,
+            "priceMatch": "NONE",
+            "closePosition": close_pos,
+            "priceProtect": q.get("priceProtect", "false").lower() == "true",
+            "reduceOnly": reduce_only,
+            "createTime": now,
+            "updateTime": now,
+            "triggerTime": 0,
+            "goodTillDate": 0,
+        }
+        acct["algo"][str(algo_id)] = algo
+        self.persist()
+        return algo
+
+    def _trigger_algo(self, acct: dict[str, Any], algo: dict[str, Any], now: int) -> None:
+        sym = algo["symbol"]
+        p = self.position(acct, sym)
+        trigger = float(algo["triggerPrice"])
+        algo["triggerTime"] = now
+        algo["updateTime"] = now
+        if algo["closePosition"] or algo["reduceOnly"]:
+            closing = p["amt"] != 0 and (p["amt"] > 0) != (algo["side"] == "BUY")
+            if not closing:
+                algo["algoStatus"] = "EXPIRED"
+                return
+            qty = abs(p["amt"]) if algo["closePosition"] else min(float(algo["quantity"]), abs(p["amt"]))  # fmt: skip
+        else:
+            qty = float(algo["quantity"])
+        limit = algo["orderType"] in ("STOP", "TAKE_PROFIT")
+        q = {"type": "LIMIT" if limit else "MARKET", "side": algo["side"],
+             "reduceOnly": "true" if (algo["reduceOnly"] or algo["closePosition"]) else "false",
+             "timeInForce": algo["timeInForce"]}  # fmt: skip
+        qty_d = Decimal(repr(qty)).quantize(SPECS[sym].step)
+        order = self.new_order_record(sym, q, qty_d, float(algo["price"]), now)
+        order.update({"origType": algo["orderType"], "stopPrice": algo["triggerPrice"],
+                      "workingType": algo["workingType"], "closePosition": algo["closePosition"]})  # fmt: skip
+        acct["orders"][str(order["orderId"])] = order
+        algo["actualOrderId"] = str(order["orderId"])
+        algo["algoStatus"] = "FINISHED"
+        if limit:
+            return  # rests as a limit order, matched by later ticks
+        # The path passed through the trigger: fill there, plus the book's slippage.
+        best_bid, best_ask = (float(x[0][0]) for x in book(self.ex, sym, now, 1))
+        slip = self.market_price(sym, algo["side"], qty, now) - (best_ask if algo["side"] == "BUY" else best_bid)  # fmt: skip
+        self.fill(acct, order, qty, trigger + slip, False, now)
+        algo["actualPrice"] = order["avgPrice"]
+
+    # --- the clock -------------------------------------------------------------------------
+    def tick(self) -> None:
+        doc = self.ex.state.doc
+        now = self.ex.now()
+        last = int(doc.get("last_tick", now))
+        if now <= last:
+            return
+        replay = self.ex.replay
+        events: dict[int, list[tuple[str, float]]] = {}
+        active = self._active_symbols()
+        for sym in active:
+            for t, rate in replay.funding_events(sym, last + 1, now + 1):
+                events.setdefault(t, []).append((sym, rate))
+        bounds = sorted(events) + ([now] if now not in events else [])
+        t0 = last
+        for t1 in bounds:
+            self._segment(t0, t1, active)
+            for sym, rate in events.get(t1, []):
+                self._fund(sym, rate, t1)
+            t0 = t1
+        doc["last_tick"] = now
+        if active or events:
+            self.persist()
+
+    def _active_symbols(self) -> set[str]:
+        syms: set[str] = set()
+        for acct in self.accounts.values():
+            syms.update(s for s, p in acct["positions"].items() if p["amt"])
+            syms.update(o["symbol"] for o in acct["orders"].values() if o["status"] == "NEW")
+            syms.update(a["symbol"] for a in acct["algo"].values() if a["algoStatus"] == "NEW")
+        return syms
+
+    def _segment(self, t0: int, t1: int, active: set[str]) -> None:
+        replay = self.ex.replay
+        for sym in active:
+            last_lo, last_hi = replay.extremes(sym, "trade", t0, t1)
+            mark_lo, mark_hi = replay.extremes(sym, "mark", t0, t1)
+            for acct in self.accounts.values():
+                for algo in list(acct["algo"].values()):
+                    if algo["symbol"] != sym or algo["algoStatus"] != "NEW":
+                        continue
+                    lo, hi = (mark_lo, mark_hi) if algo["workingType"] == "MARK_PRICE" else (last_lo, last_hi)  # fmt: skip
+                    if m.stop_triggered(algo["orderType"], algo["side"], float(algo["triggerPrice"]), lo, hi):  # fmt: skip
+                        self._trigger_algo(acct, algo, t1)
+                for order in list(acct["orders"].values()):
+                    if order["symbol"] != sym or order["status"] != "NEW" or order["type"] != "LIMIT":  # fmt: skip
+                        continue
+                    price = float(order["price"])
+                    if m.limit_crossed(order["side"], price, last_lo, last_hi):
+                        qty = float(order["origQty"])
+                        if order["reduceOnly"]:
+                            amt = self.position(acct, sym)["amt"]
+                            if amt == 0 or (amt > 0) == (order["side"] == "BUY"):
+                                order["status"] = "EXPIRED"
+                                continue
+                            qty = min(qty, abs(amt))
+                        self.fill(acct, order, qty, price, True, t1)
+                self._check_liquidation(acct, sym, mark_lo, mark_hi, t1)
+
+    def _check_liquidation(self, acct: dict[str, Any], sym: str, lo: float, hi: float,
+                           now: int) -> None:  # fmt: skip
+        p = self.position(acct, sym)
+        if not p["amt"]:
+            return
+        lp = self.liq_price(acct, sym, now)
+        if lp <= 0 or not (lo <= lp if p["amt"] > 0 else hi >= lp):
+            return
+        st = self.settings(acct, sym)
+        qty = abs(p["amt"])
+        side = "SELL" if p["amt"] > 0 else "BUY"
+        margin_at_risk = p["iso_wallet"] if st["margin"] == "isolated" else 0.0
+        q = {"type": "MARKET", "side": side, "reduceOnly": "true",
+             "newClientOrderId": f"autoclose-{now}"}  # fmt: skip
+        order = self.new_order_record(sym, q, Decimal(repr(qty)).quantize(SPECS[sym].step), 0.0, now)  # fmt: skip
+        acct["orders"][str(order["orderId"])] = order
+        wallet_before = acct["wallet"]
+        entry, amt = p["entry"], p["amt"]
+        self.fill(acct, order, qty, lp, False, now)
+        # Binance keeps what is left of the position's margin as the liquidation clearance fee.
+        if st["margin"] == "isolated":
+            lost = wallet_before - acct["wallet"]
+            clearance = max(margin_at_risk - lost, 0.0)
+        else:
+            clearance = max(m.maint_margin(brackets()[sym], amt * lp), 0.0)
+        clearance = min(clearance, max(acct["wallet"], 0.0))
+        if clearance > 0:
+            acct["wallet"] -= clearance
+            self.add_income(acct, sym, "INSURANCE_CLEAR", -clearance, now,
+                            info=f"liquidation of {amt} @ {entry}")  # fmt: skip
+
+    def _fund(self, sym: str, rate: float, t: int) -> None:
+        mark = self.ex.replay.mark_price(sym, t)
+        for acct in self.accounts.values():
+            p = acct["positions"].get(sym)
+            if not p or not p["amt"]:
+                continue
+            pay = m.funding_payment(p["amt"], mark, rate)
+            acct["wallet"] += pay
+            if self.settings(acct, sym)["margin"] == "isolated":
+                p["iso_wallet"] += pay
+            self.add_income(acct, sym, "FUNDING_FEE", pay, t, info=f"rate {rate:.8f} mark {mark}")
