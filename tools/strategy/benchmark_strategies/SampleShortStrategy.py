@@ -1,0 +1,9 @@
+"""freqtrade's own sample strategy (freqtrade/templates/sample_strategy.py) with shorts
+enabled: the reference the project's strategies are compared with. Leverage 1x (freqtrade's
+default ``leverage()``), stake from the config, timeframe from the config (15m)."""
+
+from freqtrade.templates.sample_strategy import SampleStrategy
+
+
+class SampleShortStrategy(SampleStrategy):
+    can_short: bool = True
