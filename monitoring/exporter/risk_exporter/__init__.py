@@ -1,0 +1,3 @@
+"""Risk exporter for freqtrade futures bots (Prometheus)."""
+
+__version__ = "0.1.0"

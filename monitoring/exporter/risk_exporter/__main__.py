@@ -1,0 +1,89 @@
+"""Entry point: python -m risk_exporter --config /etc/risk-exporter/config.yml"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from functools import partial
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from .client import make_client
+from .collector import RiskCollector
+from .config import Config, load_config
+from .poller import BotState, FundingRates, poll_once, run_forever
+from .state import PeakStore
+
+log = logging.getLogger("risk_exporter")
+
+
+def build(cfg: Config) -> tuple[CollectorRegistry, list[BotState], FundingRates | None]:
+    now = time.time()
+    states = [BotState(bot=b, started_at=now) for b in cfg.bots]
+    funding = FundingRates() if cfg.funding.enabled else None
+    registry = CollectorRegistry()
+    registry.register(RiskCollector(cfg, states, funding))
+    return registry, states, funding
+
+
+def start_pollers(
+    cfg: Config, states: Sequence[BotState], funding: FundingRates | None, stop: threading.Event
+) -> list[threading.Thread]:
+    peaks = PeakStore(cfg.state_file)
+    threads = []
+    for st in states:
+        api = make_client(st.bot, cfg.request_timeout_seconds)
+
+        def step(st: BotState = st, api: object = api) -> None:
+            poll_once(st, api, cfg, peaks, time.time(), time.monotonic)  # type: ignore[arg-type]
+
+        threads.append(
+            threading.Thread(
+                target=run_forever,
+                args=(stop, cfg.poll_interval_seconds, step),
+                name=f"poll-{st.bot.name}",
+                daemon=True,
+            )
+        )
+    if funding is not None:
+        refresh = partial(funding.refresh, cfg.funding.exchange_url, cfg.request_timeout_seconds)
+        threads.append(
+            threading.Thread(
+                target=run_forever,
+                args=(stop, max(cfg.poll_interval_seconds, 60.0), refresh),
+                name="funding",
+                daemon=True,
+            )
+        )
+    for t in threads:
+        t.start()
+    return threads
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="risk_exporter", description=__doc__)
+    ap.add_argument("--config", required=True, help="YAML config (see docs/monitoring.md)")
+    ap.add_argument("--log-level", default="INFO")
+    args = ap.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cfg = load_config(args.config)
+    registry, states, funding = build(cfg)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server, _thread = start_http_server(cfg.listen_port, addr=cfg.listen_address, registry=registry)
+    log.info("listening on %s:%d, %d bot(s)", cfg.listen_address, cfg.listen_port, len(cfg.bots))
+    start_pollers(cfg, states, funding, stop)
+    stop.wait()
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Thin adapter over freqtrade_client.FtRestClient: turns its soft failures into exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from freqtrade_client import FtRestClient
+
+from .config import BotConfig
+
+
+class BotApiError(RuntimeError):
+    pass
+
+
+class BotApi(Protocol):
+    def show_config(self) -> Any: ...
+    def status(self) -> Any: ...
+    def balance(self) -> Any: ...
+    def profit(self) -> Any: ...
+    def daily(self, days: int | None = None) -> Any: ...
+    def health(self) -> Any: ...
+    def logs(self, limit: int | None = None) -> Any: ...
+    def trades(self, limit: int | None = None, offset: int | None = None) -> Any: ...
+
+
+def make_client(bot: BotConfig, timeout: float) -> FtRestClient:
+    return FtRestClient(bot.url, bot.username, bot.password(), timeout=timeout)
+
+
+def checked(result: Any, what: str) -> Any:
+    """FtRestClient returns None on connection errors and the JSON error body on HTTP errors
+    (e.g. {"detail": "Unauthorized"}); both must count as a failed poll."""
+    if result is None:
+        raise BotApiError(f"{what}: no response (connection failed)")
+    if isinstance(result, dict) and set(result) <= {"detail", "error"} and result:
+        raise BotApiError(f"{what}: {result}")
+    return result
+
+
+@dataclass
+class RawPoll:
+    show_config: dict[str, Any]
+    status: list[dict[str, Any]]
+    balance: dict[str, Any]
+    profit: dict[str, Any]
+    daily: dict[str, Any] | None
+    health: dict[str, Any] | None
+    logs: dict[str, Any] | None
+
+
+def fetch(api: BotApi, log_limit: int) -> RawPoll:
+    """One poll. The core calls must succeed; /daily, /health and /logs are best effort so an
+    older freqtrade without them still gets its positions monitored."""
+    show_config = checked(api.show_config(), "show_config")
+    status = checked(api.status(), "status")
+    if not isinstance(status, list):
+        raise BotApiError(f"status: unexpected payload {status!r:.200}")
+    balance = checked(api.balance(), "balance")
+    profit = checked(api.profit(), "profit")
+
+    def optional(call: Any, what: str) -> Any:
+        try:
+            return checked(call(), what)
+        except (BotApiError, ValueError):
+            return None
+
+    return RawPoll(
+        show_config=show_config,
+        status=status,
+        balance=balance,
+        profit=profit,
+        daily=optional(lambda: api.daily(1), "daily"),
+        health=optional(api.health, "health"),
+        logs=optional(lambda: api.logs(log_limit), "logs"),
+    )
+
+
+def closed_funding_since(api: BotApi, offset: int, page: int = 500) -> tuple[float, int]:
+    """Sum funding fees (paid = positive) of closed trades from `offset` on, ordered by id.
+    Closed trades never change, so the caller keeps a running total and the new offset."""
+    paid = 0.0
+    while True:
+        resp = checked(api.trades(limit=page, offset=offset), "trades")
+        trades = resp.get("trades") or []
+        for t in trades:
+            paid -= float(t.get("funding_fees") or 0.0)
+        offset += len(trades)
+        if len(trades) < page:
+            return paid, offset

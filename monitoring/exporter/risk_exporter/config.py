@@ -1,0 +1,170 @@
+"""Configuration file (YAML) → typed, validated settings. See docs/monitoring.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_ERROR_PATTERNS = (
+    "TemporaryError",
+    "ExchangeError",
+    "DDosProtection",
+    "InvalidOrderException",
+    "InsufficientFundsError",
+    "RetryableOrderError",
+    "PricingError",
+    "Could not ",
+    "retrying",
+    "Giving up",
+)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BacktestExpectation:
+    expected_daily_return_ratio: float | None = None
+    profit_ratio: float | None = None
+    period_days: float | None = None
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    name: str
+    url: str
+    username: str | None = None
+    password_file: Path | None = None
+    strategy: str | None = None
+    backtest: BacktestExpectation = field(default_factory=BacktestExpectation)
+    max_open_trades: int | None = None
+    max_stake_per_trade_usdt: float | None = None
+    max_total_notional_usdt: float | None = None
+    liquidation_distance_threshold_ratio: float | None = None
+
+    def password(self) -> str | None:
+        # Read at connect time so a rotated secret needs a restart, never a config edit.
+        if self.password_file is None:
+            return None
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True)
+class FundingConfig:
+    enabled: bool = False
+    exchange_url: str = "https://fapi.binance.com"
+
+
+@dataclass(frozen=True)
+class Config:
+    bots: tuple[BotConfig, ...]
+    listen_address: str = "127.0.0.1"
+    listen_port: int = 9110
+    poll_interval_seconds: float = 15.0
+    request_timeout_seconds: float = 5.0
+    state_file: Path | None = None
+    backup_status_file: Path | None = None
+    liquidation_distance_threshold_ratio: float = 0.05
+    default_maintenance_margin_rate: float = 0.005
+    maintenance_margin_rates: dict[str, float] = field(default_factory=dict)
+    funding: FundingConfig = field(default_factory=FundingConfig)
+    exchange_error_patterns: tuple[str, ...] = DEFAULT_ERROR_PATTERNS
+    log_limit: int = 200
+
+    def mm_rate(self, pair: str) -> float:
+        return self.maintenance_margin_rates.get(pair, self.default_maintenance_margin_rate)
+
+    def liq_threshold(self, bot: BotConfig) -> float:
+        if bot.liquidation_distance_threshold_ratio is not None:
+            return bot.liquidation_distance_threshold_ratio
+        return self.liquidation_distance_threshold_ratio
+
+
+def _opt_float(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    return None if v is None else float(v)
+
+
+def _opt_path(d: dict[str, Any], key: str) -> Path | None:
+    v = d.get(key)
+    return None if not v else Path(v)
+
+
+def _bot(raw: dict[str, Any]) -> BotConfig:
+    for key in ("name", "url"):
+        if not raw.get(key):
+            raise ConfigError(f"bot entry lacks '{key}': {raw!r}")
+    bt = raw.get("backtest") or {}
+    if not isinstance(bt, dict):
+        raise ConfigError(f"bot {raw['name']}: backtest must be a mapping")
+    mot = raw.get("max_open_trades")
+    return BotConfig(
+        name=str(raw["name"]),
+        url=str(raw["url"]).rstrip("/"),
+        username=raw.get("username"),
+        password_file=_opt_path(raw, "password_file"),
+        strategy=raw.get("strategy"),
+        backtest=BacktestExpectation(
+            expected_daily_return_ratio=_opt_float(bt, "expected_daily_return_ratio"),
+            profit_ratio=_opt_float(bt, "profit_ratio"),
+            period_days=_opt_float(bt, "period_days"),
+        ),
+        max_open_trades=None if mot is None else int(mot),
+        max_stake_per_trade_usdt=_opt_float(raw, "max_stake_per_trade_usdt"),
+        max_total_notional_usdt=_opt_float(raw, "max_total_notional_usdt"),
+        liquidation_distance_threshold_ratio=_opt_float(
+            raw, "liquidation_distance_threshold_ratio"
+        ),
+    )
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError("config must be a mapping")
+    bots = tuple(_bot(b) for b in raw.get("bots") or [])
+    if not bots:
+        raise ConfigError("config needs at least one bot under 'bots'")
+    names = [b.name for b in bots]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"bot names must be unique: {names}")
+    funding_raw = raw.get("funding") or {}
+    kwargs: dict[str, Any] = {
+        "bots": bots,
+        "funding": FundingConfig(
+            enabled=bool(funding_raw.get("enabled", False)),
+            exchange_url=str(funding_raw.get("exchange_url", FundingConfig.exchange_url)).rstrip(
+                "/"
+            ),
+        ),
+        "state_file": _opt_path(raw, "state_file"),
+        "backup_status_file": _opt_path(raw, "backup_status_file"),
+        "maintenance_margin_rates": {
+            str(k): float(v) for k, v in (raw.get("maintenance_margin_rates") or {}).items()
+        },
+    }
+    for key, typ in (
+        ("listen_address", str),
+        ("listen_port", int),
+        ("poll_interval_seconds", float),
+        ("request_timeout_seconds", float),
+        ("liquidation_distance_threshold_ratio", float),
+        ("default_maintenance_margin_rate", float),
+        ("log_limit", int),
+    ):
+        if raw.get(key) is not None:
+            kwargs[key] = typ(raw[key])
+    if raw.get("exchange_error_patterns"):
+        kwargs["exchange_error_patterns"] = tuple(str(p) for p in raw["exchange_error_patterns"])
+    cfg = Config(**kwargs)
+    if cfg.poll_interval_seconds <= 0:
+        raise ConfigError("poll_interval_seconds must be > 0")
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    with open(path, encoding="utf-8") as fh:
+        return parse_config(yaml.safe_load(fh))

@@ -1,0 +1,243 @@
+"""Local stand-in for the Telegram Bot API (api.telegram.org is unreachable from CI).
+
+Implements what senders use: POST/GET /bot<token>/sendMessage, getMe, getUpdates, with
+Telegram's response envelope ({"ok": true, "result": ...} or {"ok": false, "error_code",
+"description"}) and its common refusals: wrong token (401), unknown chat (400 "chat not
+found"), empty or over-long text, and HTML that Telegram would reject ("can't parse
+entities"). Every accepted message is recorded; GET /_messages returns them for tests.
+
+    python monitoring/tools/telegram_standin.py --port 8443 --token 123:ABC --chat 42 \
+        [--record messages.jsonl] [--tls-cert cert.pem --tls-key key.pem]
+"""
+
+from __future__ import annotations
+
+import argparse
+import html.parser
+import json
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+MAX_TEXT = 4096
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+    "a", "code", "pre", "blockquote", "tg-emoji",
+}  # fmt: skip
+
+
+class _HtmlCheck(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in HTML_TAGS and self.error is None:
+            self.error = f'Unsupported start tag "{tag}"'
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot") and self.error is None:
+            self.error = f'Unsupported HTML entity "&{name};"'
+
+
+def html_error(text: str) -> str | None:
+    """Telegram rejects unknown tags and bare '&'; mirror the checks senders trip over."""
+    for i, ch in enumerate(text):
+        if ch == "&":
+            rest = text[i + 1 : i + 8]
+            if ";" not in rest:
+                return f"Can't find end of the entity starting at byte offset {i}"
+    p = _HtmlCheck()
+    p.feed(text)
+    p.close()
+    return p.error
+
+
+@dataclass
+class Bot:
+    token: str
+    chats: set[int]
+    bot_id: int = 7000000001
+    username: str = "risk_monitor_test_bot"
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    record: Path | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_id: int = 1
+
+    def me(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Risk Monitor",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            chat_id = int(params.get("chat_id", ""))
+        except (TypeError, ValueError):
+            return 400, _err(400, "Bad Request: chat not found")
+        if chat_id not in self.chats:
+            return 400, _err(400, "Bad Request: chat not found")
+        text = str(params.get("text") or "")
+        if not text.strip():
+            return 400, _err(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT:
+            return 400, _err(400, "Bad Request: message is too long")
+        mode = str(params.get("parse_mode") or "")
+        if mode.upper() == "HTML" and (problem := html_error(text)):
+            return 400, _err(400, f"Bad Request: can't parse entities: {problem}")
+        with self.lock:
+            msg = {
+                "message_id": self.next_id,
+                "from": {
+                    k: v
+                    for k, v in self.me().items()
+                    if k in ("id", "is_bot", "first_name", "username")
+                },
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "date": int(time.time()),
+                "text": text,
+            }
+            self.next_id += 1
+            entry = {
+                "message": msg,
+                "parse_mode": mode,
+                "disable_notification": _truthy(params.get("disable_notification")),
+            }
+            self.messages.append(entry)
+            if self.record is not None:
+                with self.record.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return 200, {"ok": True, "result": msg}
+
+
+def _truthy(v: Any) -> bool:
+    return str(v).lower() in ("1", "true", "yes")
+
+
+def _err(code: int, description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": code, "description": description}
+
+
+def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "nginx/1.18.0"  # what api.telegram.org answers with
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _reply(self, status: int, body: Any) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _params(self) -> dict[str, Any]:
+            url = urlparse(self.path)
+            params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                raw = self.rfile.read(length)
+                ctype = self.headers.get("Content-Type", "")
+                if "json" in ctype:
+                    params.update(json.loads(raw or b"{}"))
+                else:
+                    params.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
+            return params
+
+        def _dispatch(self) -> None:
+            path = urlparse(self.path).path
+            if path == "/_messages":
+                with bot.lock:
+                    return self._reply(200, list(bot.messages))
+            parts = path.strip("/").split("/")
+            if len(parts) != 2 or not parts[0].startswith("bot"):
+                return self._reply(404, _err(404, "Not Found"))
+            token, method = parts[0][3:], parts[1]
+            if token != bot.token:
+                return self._reply(401, _err(401, "Unauthorized"))
+            try:
+                params = self._params()
+            except ValueError:
+                return self._reply(400, _err(400, "Bad Request: invalid JSON"))
+            m = method.lower()
+            if m == "getme":
+                return self._reply(200, {"ok": True, "result": bot.me()})
+            if m == "getupdates":
+                return self._reply(200, {"ok": True, "result": []})
+            if m == "sendmessage":
+                return self._reply(*bot.send_message(params))
+            return self._reply(404, _err(404, "Not Found: method not found"))
+
+        do_GET = _dispatch
+        do_POST = _dispatch
+
+    return Handler
+
+
+class TelegramStandIn:
+    """In-process server for tests: `with TelegramStandIn(token, {chat}) as tg: tg.url`."""
+
+    def __init__(
+        self,
+        token: str,
+        chats: set[int],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record: Path | None = None,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
+        self.bot = Bot(token=token, chats=chats, record=record)
+        self.server = ThreadingHTTPServer((host, port), make_handler(self.bot))
+        scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://{host}:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        with self.bot.lock:
+            return list(self.bot.messages)
+
+    def __enter__(self) -> TelegramStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8443)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--chat", type=int, action="append", required=True)
+    ap.add_argument("--record", type=Path)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    args = ap.parse_args()
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None
+    srv = TelegramStandIn(args.token, set(args.chat), args.host, args.port, args.record, tls)
+    print(f"telegram stand-in on {srv.url}", flush=True)
+    srv.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
