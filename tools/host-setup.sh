@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Prepare the control machine (Debian 12) for the rehearsal and the tests: Debian packages,
+# a running Docker daemon and the apt cache the test containers share. Idempotent and
+# quick on a second run. Needs root: the Makefile calls it through sudo for a normal user.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+STATE_DIR=${STATE_DIR:-/var/lib/ft-harness}
+LOG_DIR=${LOG_DIR:-/var/log/ft-harness}
+# Host packages: container runtime and image build, the venv, the apt cache for containers,
+# and the real tools the tests call (promtool/amtool, vagrant validate, browser tests).
+PACKAGES=(
+  docker.io debootstrap apt-cacher-ng python3-venv python3-dev make git curl jq
+  iproute2 sqlite3 prometheus prometheus-alertmanager
+)
+
+log() { printf '[host-setup] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tools/host-setup.sh needs root (run it through sudo)" >&2
+  exit 1
+fi
+mkdir -p "$STATE_DIR" "$LOG_DIR"
+
+install_packages() {
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Installing a daemon package on a host without systemd must not try to start it.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" > "$LOG_DIR/apt.log" 2>&1 \
+    || { rm -f /usr/sbin/policy-rc.d; cat "$LOG_DIR/apt.log" >&2; exit 1; }
+  rm -f /usr/sbin/policy-rc.d
+}
+
+# A daemon that the host's init may or may not manage: use it when it answers, else start it.
+ensure_apt_cacher() {
+  if curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:3142/acng-report.html 2>/dev/null; then
+    return 0
+  fi
+  log "starting apt-cacher-ng (log: $LOG_DIR/apt-cacher-ng.log)"
+  mkdir -p /var/cache/apt-cacher-ng /run/apt-cacher-ng
+  chown apt-cacher-ng:apt-cacher-ng /var/cache/apt-cacher-ng /run/apt-cacher-ng 2>/dev/null || true
+  # Our own config: it listens on every address (the containers reach it through the
+  # Docker bridge gateway) and fetches from deb.debian.org only.
+  setsid /usr/sbin/apt-cacher-ng -c "$HERE/apt-cacher-ng" ForeGround=1 \
+    > "$LOG_DIR/apt-cacher-ng.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 20); do
+    curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:3142/acng-report.html 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "apt-cacher-ng did not start; see $LOG_DIR/apt-cacher-ng.log" >&2
+  exit 1
+}
+
+ensure_dockerd() {
+  if docker info > /dev/null 2>&1; then
+    return 0
+  fi
+  if [ -d /run/systemd/system ] && systemctl start docker 2> /dev/null; then
+    log "started docker.service"
+  else
+    log "starting dockerd in the background (log: $LOG_DIR/dockerd.log)"
+    # The socket's group lets the sudo-invoking user drive docker without root.
+    local group=root
+    if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+      group=$(id -gn "$SUDO_USER")
+    fi
+    setsid dockerd --group "$group" > "$LOG_DIR/dockerd.log" 2>&1 < /dev/null &
+  fi
+  for _ in $(seq 1 60); do
+    docker info > /dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "dockerd did not answer within 30 s; see $LOG_DIR/dockerd.log" >&2
+  exit 1
+}
+
+install_packages
+ensure_apt_cacher
+ensure_dockerd
+log "ready: $(docker version --format 'docker {{.Server.Version}}')"
