@@ -19,8 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8090)
     p.add_argument("--keys", help='JSON {"<apiKey>": {"secret": ..., "canWithdraw": false}}')
-    p.add_argument("--history-days", type=int, default=DEFAULT_HISTORY_DAYS,
-                   help="days of recorded history before 'now' at first start")  # fmt: skip
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=DEFAULT_HISTORY_DAYS,
+        help="days of recorded history before 'now' at first start",
+    )
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")

@@ -86,19 +86,24 @@ class Engine:
         for key, acct in self.accounts.items():
             out[key[:8] + "..."] = {
                 "wallet": acct["wallet"],
-                "positions": {s: self.position_view(acct, s, now) for s, p in
-                              acct["positions"].items() if p["amt"]},
+                "positions": {
+                    s: self.position_view(acct, s, now)
+                    for s, p in acct["positions"].items()
+                    if p["amt"]
+                },
                 "open_orders": [o for o in acct["orders"].values() if o["status"] == "NEW"],
                 "open_algo_orders": [a for a in acct["algo"].values() if a["algoStatus"] == "NEW"],
                 "income_count": len(acct["income"]),
-            }  # fmt: skip
+            }
         return out
 
     # --- valuation -------------------------------------------------------------------------
     def mark(self, sym: str, now: int) -> float:
         return self.ex.replay.mark_price(sym, now)
 
-    def cross_totals(self, acct: dict[str, Any], now: int, skip: str | None = None) -> tuple[float, float, float]:  # fmt: skip
+    def cross_totals(
+        self, acct: dict[str, Any], now: int, skip: str | None = None
+    ) -> tuple[float, float, float]:
         """(maintenance margin, unrealized PnL, initial margin) of cross positions."""
         mm = upnl = im = 0.0
         for sym, p in acct["positions"].items():
@@ -112,9 +117,10 @@ class Engine:
 
     def isolated_total(self, acct: dict[str, Any]) -> float:
         return sum(
-            p["iso_wallet"] for s, p in acct["positions"].items()
+            p["iso_wallet"]
+            for s, p in acct["positions"].items()
             if p["amt"] and self.settings(acct, s)["margin"] == "isolated"
-        )  # fmt: skip
+        )
 
     def open_order_margin(self, acct: dict[str, Any]) -> float:
         total = 0.0
@@ -180,17 +186,40 @@ class Engine:
         }
 
     # --- ledger ----------------------------------------------------------------------------
-    def add_income(self, acct: dict[str, Any], sym: str, kind: str, amount: float, now: int,
-                   info: str = "", trade_id: str = "") -> None:  # fmt: skip
-        acct["income"].append({
-            "symbol": sym, "incomeType": kind, "income": _f(amount), "asset": "USDT",
-            "info": info or kind, "time": now, "tranId": self.next_id(), "tradeId": trade_id,
-        })  # fmt: skip
+    def add_income(
+        self,
+        acct: dict[str, Any],
+        sym: str,
+        kind: str,
+        amount: float,
+        now: int,
+        info: str = "",
+        trade_id: str = "",
+    ) -> None:
+        acct["income"].append(
+            {
+                "symbol": sym,
+                "incomeType": kind,
+                "income": _f(amount),
+                "asset": "USDT",
+                "info": info or kind,
+                "time": now,
+                "tranId": self.next_id(),
+                "tradeId": trade_id,
+            }
+        )
         del acct["income"][:-MAX_CLOSED_KEPT]
 
     # --- fills -----------------------------------------------------------------------------
-    def fill(self, acct: dict[str, Any], order: dict[str, Any], qty: float, price: float,
-             maker: bool, now: int) -> None:  # fmt: skip
+    def fill(
+        self,
+        acct: dict[str, Any],
+        order: dict[str, Any],
+        qty: float,
+        price: float,
+        maker: bool,
+        now: int,
+    ) -> None:
         """Apply a fill of `qty` (positive) at `price` to the order, position and wallet."""
         sym = order["symbol"]
         spec = SPECS[sym]
@@ -210,7 +239,9 @@ class Engine:
             realized = close * (price - p["entry"]) * (1 if amt > 0 else -1)
             remaining = abs(amt) - close
             if st["margin"] == "isolated":
-                p["iso_wallet"] = p["iso_wallet"] * remaining / abs(amt) if remaining > 1e-12 else 0.0  # fmt: skip
+                p["iso_wallet"] = (
+                    p["iso_wallet"] * remaining / abs(amt) if remaining > 1e-12 else 0.0
+                )
             p["amt"] = amt + (signed if abs(signed) <= abs(amt) else -amt)
             flip = abs(signed) - close
             if abs(p["amt"]) < 1e-12:
@@ -233,15 +264,28 @@ class Engine:
         order["executedQty"] = str(Decimal(repr(executed)).quantize(spec.step))
         order["cumQuote"] = _f(cum)
         order["avgPrice"] = _f(cum / executed)
-        order["status"] = "FILLED" if executed >= float(order["origQty"]) - 1e-12 else "PARTIALLY_FILLED"  # fmt: skip
+        order["status"] = (
+            "FILLED" if executed >= float(order["origQty"]) - 1e-12 else "PARTIALLY_FILLED"
+        )
         order["updateTime"] = now
-        acct["trades"].append({
-            "symbol": sym, "id": trade_id, "orderId": order["orderId"], "side": order["side"],
-            "price": _f(price, spec.price_precision + 2),
-            "qty": str(Decimal(repr(qty)).quantize(spec.step)), "realizedPnl": _f(realized),
-            "quoteQty": _f(qty * price), "commission": _f(fee), "commissionAsset": "USDT",
-            "time": now, "positionSide": "BOTH", "buyer": order["side"] == "BUY", "maker": maker,
-        })  # fmt: skip
+        acct["trades"].append(
+            {
+                "symbol": sym,
+                "id": trade_id,
+                "orderId": order["orderId"],
+                "side": order["side"],
+                "price": _f(price, spec.price_precision + 2),
+                "qty": str(Decimal(repr(qty)).quantize(spec.step)),
+                "realizedPnl": _f(realized),
+                "quoteQty": _f(qty * price),
+                "commission": _f(fee),
+                "commissionAsset": "USDT",
+                "time": now,
+                "positionSide": "BOTH",
+                "buyer": order["side"] == "BUY",
+                "maker": maker,
+            }
+        )
         del acct["trades"][:-MAX_CLOSED_KEPT]
         if p["amt"] == 0:
             self._expire_closing_algos(acct, sym, now)
@@ -249,7 +293,11 @@ class Engine:
     def _expire_closing_algos(self, acct: dict[str, Any], sym: str, now: int) -> None:
         # Binance cancels closePosition / reduce-only conditionals once the position is gone.
         for a in acct["algo"].values():
-            if a["symbol"] == sym and a["algoStatus"] == "NEW" and (a["closePosition"] or a["reduceOnly"]):  # fmt: skip
+            if (
+                a["symbol"] == sym
+                and a["algoStatus"] == "NEW"
+                and (a["closePosition"] or a["reduceOnly"])
+            ):
                 a["algoStatus"] = "EXPIRED"
                 a["updateTime"] = now
 
@@ -260,8 +308,9 @@ class Engine:
         return avg
 
     # --- order validation and placement ----------------------------------------------------
-    def new_order_record(self, sym: str, q: dict[str, str], qty: Decimal, price: float,
-                         now: int) -> dict[str, Any]:  # fmt: skip
+    def new_order_record(
+        self, sym: str, q: dict[str, str], qty: Decimal, price: float, now: int
+    ) -> dict[str, Any]:
         oid = self.next_id()
         otype = q["type"]
         return {
@@ -303,7 +352,9 @@ class Engine:
         if qty <= 0:
             raise errors.BinanceError(-4003, "Quantity less than or equal to zero.")
         if not m.is_multiple(qty, spec.step) or qty < Decimal(spec.min_qty):
-            raise errors.BinanceError(-1111, "Precision is over the maximum defined for this asset.")  # fmt: skip
+            raise errors.BinanceError(
+                -1111, "Precision is over the maximum defined for this asset."
+            )
         if qty > Decimal(spec.market_max_qty if market else spec.max_qty):
             raise errors.BinanceError(-4005, "Quantity greater than max quantity.")
         return qty
@@ -330,8 +381,9 @@ class Engine:
             raise errors.reduce_only_rejected()
         return min(qty, abs(amt))
 
-    def _check_margin(self, acct: dict[str, Any], sym: str, side: str, qty: float,
-                      price: float, now: int) -> None:  # fmt: skip
+    def _check_margin(
+        self, acct: dict[str, Any], sym: str, side: str, qty: float, price: float, now: int
+    ) -> None:
         st = self.settings(acct, sym)
         amt = self.position(acct, sym)["amt"]
         signed = qty if side == "BUY" else -qty
@@ -341,7 +393,9 @@ class Engine:
         new_notional = abs(amt + signed) * price
         b = m.bracket_for(brackets()[sym], new_notional)
         if st["leverage"] > b["initialLeverage"]:
-            raise errors.BinanceError(-2027, "Exceeded the maximum allowable position at current leverage.")  # fmt: skip
+            raise errors.BinanceError(
+                -2027, "Exceeded the maximum allowable position at current leverage."
+            )
         need = opening * price / st["leverage"] + opening * price * m.TAKER_FEE
         if need > self.available(acct, now) + 1e-9:
             raise errors.insufficient_margin()
@@ -357,11 +411,15 @@ class Engine:
         if not otype:
             raise errors.mandatory("type")
         if otype in CONDITIONAL or otype == "TRAILING_STOP_MARKET":
-            raise errors.BinanceError(-4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")  # fmt: skip
+            raise errors.BinanceError(
+                -4120,
+                "Order type not supported for this endpoint. "
+                "Please use the Algo Order API endpoints instead.",
+            )
         if otype not in ("LIMIT", "MARKET"):
             raise errors.BinanceError(-1116, "Invalid orderType.")
         if q.get("positionSide", "BOTH") != "BOTH":
-            raise errors.BinanceError(-4061, "Order's position side does not match user's setting.")  # fmt: skip
+            raise errors.BinanceError(-4061, "Order's position side does not match user's setting.")
         qty_d = self.check_qty(sym, q.get("quantity"), otype == "MARKET")
         reduce_only = q.get("reduceOnly", "false").lower() == "true"
         qty = float(qty_d)
@@ -391,7 +449,11 @@ class Engine:
             if marketable and tif == "GTX":
                 order["status"] = "EXPIRED"  # post-only would take liquidity
             elif marketable:
-                fill_px = min(price, self.market_price(sym, side, qty, now)) if side == "BUY" else max(price, self.market_price(sym, side, qty, now))  # fmt: skip
+                fill_px = (
+                    min(price, self.market_price(sym, side, qty, now))
+                    if side == "BUY"
+                    else max(price, self.market_price(sym, side, qty, now))
+                )
                 self.fill(acct, order, qty, fill_px, False, now)
             elif tif in ("IOC", "FOK"):
                 order["status"] = "EXPIRED"
@@ -402,7 +464,9 @@ class Engine:
     def _trim_orders(self, acct: dict[str, Any]) -> None:
         orders = acct["orders"]
         if len(orders) > MAX_CLOSED_KEPT:
-            closed = [k for k, o in orders.items() if o["status"] not in ("NEW", "PARTIALLY_FILLED")]  # fmt: skip
+            closed = [
+                k for k, o in orders.items() if o["status"] not in ("NEW", "PARTIALLY_FILLED")
+            ]
             for k in closed[: len(orders) - MAX_CLOSED_KEPT]:
                 del orders[k]
 
@@ -411,7 +475,11 @@ class Engine:
         self.tick()
         acct = self.account(key)
         if q.get("algoType") != "CONDITIONAL":
-            raise errors.mandatory("algoType") if not q.get("algoType") else errors.bad_param("algoType")  # fmt: skip
+            raise (
+                errors.mandatory("algoType")
+                if not q.get("algoType")
+                else errors.bad_param("algoType")
+            )
         side = q.get("side", "")
         if side not in ("BUY", "SELL"):
             raise errors.BinanceError(-1117, "Invalid side.")
@@ -428,7 +496,11 @@ class Engine:
         price = "0"
         if otype in ("STOP", "TAKE_PROFIT"):
             price = _f(self.check_price(sym, q.get("price")), SPECS[sym].price_precision)
-        current = self.ex.replay.mark_price(sym, now) if working == "MARK_PRICE" else self.ex.replay.last_price(sym, now)  # fmt: skip
+        current = (
+            self.ex.replay.mark_price(sym, now)
+            if working == "MARK_PRICE"
+            else self.ex.replay.last_price(sym, now)
+        )
         if m.stop_triggered(otype, side, trigger, current, current):
             raise errors.BinanceError(-2021, "Order would immediately trigger.")
         if not (close_pos or reduce_only) and float(qty) * trigger < float(SPECS[sym].min_notional):
@@ -481,17 +553,30 @@ class Engine:
             if not closing:
                 algo["algoStatus"] = "EXPIRED"
                 return
-            qty = abs(p["amt"]) if algo["closePosition"] else min(float(algo["quantity"]), abs(p["amt"]))  # fmt: skip
+            qty = (
+                abs(p["amt"])
+                if algo["closePosition"]
+                else min(float(algo["quantity"]), abs(p["amt"]))
+            )
         else:
             qty = float(algo["quantity"])
         limit = algo["orderType"] in ("STOP", "TAKE_PROFIT")
-        q = {"type": "LIMIT" if limit else "MARKET", "side": algo["side"],
-             "reduceOnly": "true" if (algo["reduceOnly"] or algo["closePosition"]) else "false",
-             "timeInForce": algo["timeInForce"]}  # fmt: skip
+        q = {
+            "type": "LIMIT" if limit else "MARKET",
+            "side": algo["side"],
+            "reduceOnly": "true" if (algo["reduceOnly"] or algo["closePosition"]) else "false",
+            "timeInForce": algo["timeInForce"],
+        }
         qty_d = Decimal(repr(qty)).quantize(SPECS[sym].step)
         order = self.new_order_record(sym, q, qty_d, float(algo["price"]), now)
-        order.update({"origType": algo["orderType"], "stopPrice": algo["triggerPrice"],
-                      "workingType": algo["workingType"], "closePosition": algo["closePosition"]})  # fmt: skip
+        order.update(
+            {
+                "origType": algo["orderType"],
+                "stopPrice": algo["triggerPrice"],
+                "workingType": algo["workingType"],
+                "closePosition": algo["closePosition"],
+            }
+        )
         acct["orders"][str(order["orderId"])] = order
         algo["actualOrderId"] = str(order["orderId"])
         algo["algoStatus"] = "FINISHED"
@@ -499,7 +584,9 @@ class Engine:
             return  # rests as a limit order, matched by later ticks
         # The path passed through the trigger: fill there, plus the book's slippage.
         best_bid, best_ask = (float(x[0][0]) for x in book(self.ex, sym, now, 1))
-        slip = self.market_price(sym, algo["side"], qty, now) - (best_ask if algo["side"] == "BUY" else best_bid)  # fmt: skip
+        slip = self.market_price(sym, algo["side"], qty, now) - (
+            best_ask if algo["side"] == "BUY" else best_bid
+        )
         self.fill(acct, order, qty, trigger + slip, False, now)
         algo["actualPrice"] = order["avgPrice"]
 
@@ -544,11 +631,21 @@ class Engine:
                 for algo in list(acct["algo"].values()):
                     if algo["symbol"] != sym or algo["algoStatus"] != "NEW":
                         continue
-                    lo, hi = (mark_lo, mark_hi) if algo["workingType"] == "MARK_PRICE" else (last_lo, last_hi)  # fmt: skip
-                    if m.stop_triggered(algo["orderType"], algo["side"], float(algo["triggerPrice"]), lo, hi):  # fmt: skip
+                    lo, hi = (
+                        (mark_lo, mark_hi)
+                        if algo["workingType"] == "MARK_PRICE"
+                        else (last_lo, last_hi)
+                    )
+                    if m.stop_triggered(
+                        algo["orderType"], algo["side"], float(algo["triggerPrice"]), lo, hi
+                    ):
                         self._trigger_algo(acct, algo, t1)
                 for order in list(acct["orders"].values()):
-                    if order["symbol"] != sym or order["status"] != "NEW" or order["type"] != "LIMIT":  # fmt: skip
+                    if (
+                        order["symbol"] != sym
+                        or order["status"] != "NEW"
+                        or order["type"] != "LIMIT"
+                    ):
                         continue
                     price = float(order["price"])
                     if m.limit_crossed(order["side"], price, last_lo, last_hi):
@@ -562,8 +659,9 @@ class Engine:
                         self.fill(acct, order, qty, price, True, t1)
                 self._check_liquidation(acct, sym, mark_lo, mark_hi, t1)
 
-    def _check_liquidation(self, acct: dict[str, Any], sym: str, lo: float, hi: float,
-                           now: int) -> None:  # fmt: skip
+    def _check_liquidation(
+        self, acct: dict[str, Any], sym: str, lo: float, hi: float, now: int
+    ) -> None:
         p = self.position(acct, sym)
         if not p["amt"]:
             return
@@ -574,9 +672,15 @@ class Engine:
         qty = abs(p["amt"])
         side = "SELL" if p["amt"] > 0 else "BUY"
         margin_at_risk = p["iso_wallet"] if st["margin"] == "isolated" else 0.0
-        q = {"type": "MARKET", "side": side, "reduceOnly": "true",
-             "newClientOrderId": f"autoclose-{now}"}  # fmt: skip
-        order = self.new_order_record(sym, q, Decimal(repr(qty)).quantize(SPECS[sym].step), 0.0, now)  # fmt: skip
+        q = {
+            "type": "MARKET",
+            "side": side,
+            "reduceOnly": "true",
+            "newClientOrderId": f"autoclose-{now}",
+        }
+        order = self.new_order_record(
+            sym, q, Decimal(repr(qty)).quantize(SPECS[sym].step), 0.0, now
+        )
         acct["orders"][str(order["orderId"])] = order
         wallet_before = acct["wallet"]
         entry, amt = p["entry"], p["amt"]
@@ -590,8 +694,14 @@ class Engine:
         clearance = min(clearance, max(acct["wallet"], 0.0))
         if clearance > 0:
             acct["wallet"] -= clearance
-            self.add_income(acct, sym, "INSURANCE_CLEAR", -clearance, now,
-                            info=f"liquidation of {amt} @ {entry}")  # fmt: skip
+            self.add_income(
+                acct,
+                sym,
+                "INSURANCE_CLEAR",
+                -clearance,
+                now,
+                info=f"liquidation of {amt} @ {entry}",
+            )
 
     def _fund(self, sym: str, rate: float, t: int) -> None:
         mark = self.ex.replay.mark_price(sym, t)

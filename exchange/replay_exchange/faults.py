@@ -48,7 +48,7 @@ def request_weight(path: str, query: dict[str, str]) -> int:
         return 1 if "symbol" in query else (40 if path.endswith("24hr") else 2)
     if path == "/fapi/v1/openOrders":
         return 1 if "symbol" in query else 40
-    return WEIGHTS.get(path, 1)  # fmt: skip
+    return WEIGHTS.get(path, 1)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from . import errors
+from .appkey import EX
 from .margin import MAKER_FEE, TAKER_FEE, maint_margin
 from .markets import brackets
 
@@ -77,7 +78,7 @@ async def authenticate(request: web.Request, ex: Exchange) -> tuple[str, dict[st
 
 def signed(fn: Signed) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        ex: Exchange = request.app["ex"]
+        ex: Exchange = request.app[EX]
         key, params = await authenticate(request, ex)
         ex.engine.tick()
         return web.json_response(fn(ex, key, params))
@@ -168,16 +169,28 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
         if v3 and not p["amt"]:
             continue
         pv = eng.position_view(acct, sym, now)
-        positions.append({
-            "symbol": sym, "positionSide": "BOTH", "positionAmt": pv["positionAmt"],
-            "unrealizedProfit": pv["unRealizedProfit"], "isolatedMargin": pv["isolatedMargin"],
-            "notional": pv["notional"], "isolatedWallet": pv["isolatedWallet"],
-            "initialMargin": pv["initialMargin"], "maintMargin": pv["maintMargin"],
-            "updateTime": pv["updateTime"], "leverage": pv["leverage"],
-            "isolated": pv["isolated"], "entryPrice": pv["entryPrice"],
-            "positionInitialMargin": pv["positionInitialMargin"], "openOrderInitialMargin": "0",
-            "maxNotional": pv["maxNotionalValue"], "bidNotional": "0", "askNotional": "0",
-        })  # fmt: skip
+        positions.append(
+            {
+                "symbol": sym,
+                "positionSide": "BOTH",
+                "positionAmt": pv["positionAmt"],
+                "unrealizedProfit": pv["unRealizedProfit"],
+                "isolatedMargin": pv["isolatedMargin"],
+                "notional": pv["notional"],
+                "isolatedWallet": pv["isolatedWallet"],
+                "initialMargin": pv["initialMargin"],
+                "maintMargin": pv["maintMargin"],
+                "updateTime": pv["updateTime"],
+                "leverage": pv["leverage"],
+                "isolated": pv["isolated"],
+                "entryPrice": pv["entryPrice"],
+                "positionInitialMargin": pv["positionInitialMargin"],
+                "openOrderInitialMargin": "0",
+                "maxNotional": pv["maxNotionalValue"],
+                "bidNotional": "0",
+                "askNotional": "0",
+            }
+        )
     out: dict[str, Any] = {
         "totalInitialMargin": asset["initialMargin"],
         "totalMaintMargin": asset["maintMargin"],
@@ -194,9 +207,18 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
         "positions": positions,
     }
     if not v3:
-        out.update({"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-                    "feeBurn": False, "tradeGroupId": -1, "updateTime": 0,
-                    "multiAssetsMargin": acct["multi_assets"]})  # fmt: skip
+        out.update(
+            {
+                "feeTier": 0,
+                "canTrade": True,
+                "canDeposit": True,
+                "canWithdraw": True,
+                "feeBurn": False,
+                "tradeGroupId": -1,
+                "updateTime": 0,
+                "multiAssetsMargin": acct["multi_assets"],
+            }
+        )
     return out
 
 
@@ -210,12 +232,19 @@ def account_v3(ex: Exchange, key: str, q: dict[str, str]) -> Any:
 
 def balance(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     n = _account_numbers(ex, key)
-    return [{
-        "accountAlias": "SgsR" + key[:4], "asset": "USDT", "balance": _f(n["wallet"]),
-        "crossWalletBalance": _f(n["cross_wallet"]), "crossUnPnl": _f(n["cross_upnl"]),
-        "availableBalance": _f(n["available"]), "maxWithdrawAmount": _f(n["max_withdraw"]),
-        "marginAvailable": True, "updateTime": n["update"],
-    }]  # fmt: skip
+    return [
+        {
+            "accountAlias": "SgsR" + key[:4],
+            "asset": "USDT",
+            "balance": _f(n["wallet"]),
+            "crossWalletBalance": _f(n["cross_wallet"]),
+            "crossUnPnl": _f(n["cross_upnl"]),
+            "availableBalance": _f(n["available"]),
+            "maxWithdrawAmount": _f(n["max_withdraw"]),
+            "marginAvailable": True,
+            "updateTime": n["update"],
+        }
+    ]
 
 
 def position_risk(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> Any:
@@ -230,8 +259,14 @@ def position_risk(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> Any:
             continue  # v3 lists only symbols with a position
         pv = eng.position_view(acct, s, now)
         if v3:
-            for k in ("leverage", "maxNotionalValue", "marginType", "isAutoAddMargin",
-                      "isolated", "adlQuantile"):  # fmt: skip
+            for k in (
+                "leverage",
+                "maxNotionalValue",
+                "marginType",
+                "isAutoAddMargin",
+                "isolated",
+                "adlQuantile",
+            ):
                 pv.pop(k)
         out.append(pv)
     return out
@@ -252,7 +287,9 @@ def _find_order(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | N
     oid = q.get("orderId")
     cid = q.get("origClientOrderId")
     if not oid and not cid:
-        raise errors.BinanceError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")  # fmt: skip
+        raise errors.BinanceError(
+            -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+        )
     if oid:
         o = acct["orders"].get(oid)
         return o if o and o["symbol"] == sym else None
@@ -288,8 +325,11 @@ def order_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
 def open_orders(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
     acct = ex.engine.account(key)
-    return [o for o in acct["orders"].values()
-            if o["status"] in ("NEW", "PARTIALLY_FILLED") and (sym is None or o["symbol"] == sym)]  # fmt: skip
+    return [
+        o
+        for o in acct["orders"].values()
+        if o["status"] in ("NEW", "PARTIALLY_FILLED") and (sym is None or o["symbol"] == sym)
+    ]
 
 
 def open_order(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -299,11 +339,14 @@ def open_order(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     return o
 
 
-def _window(rows: list[dict[str, Any]], q: dict[str, str], tkey: str, limit_default: int,
-            limit_max: int) -> list[dict[str, Any]]:  # fmt: skip
+def _window(
+    rows: list[dict[str, Any]], q: dict[str, str], tkey: str, limit_default: int, limit_max: int
+) -> list[dict[str, Any]]:
     start, end = _int(q, "startTime"), _int(q, "endTime")
     limit = min(_int(q, "limit", limit_default) or limit_default, limit_max)
-    rows = [r for r in rows if (start is None or r[tkey] >= start) and (end is None or r[tkey] <= end)]  # fmt: skip
+    rows = [
+        r for r in rows if (start is None or r[tkey] >= start) and (end is None or r[tkey] <= end)
+    ]
     rows.sort(key=lambda r: r[tkey])
     return rows[:limit] if start is not None else rows[-limit:]
 
@@ -345,7 +388,9 @@ def _find_algo(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | No
     acct = ex.engine.account(key)
     aid, cid = q.get("algoId"), q.get("clientAlgoId")
     if not aid and not cid:
-        raise errors.BinanceError(-1102, "Param 'clientAlgoId' or 'algoId' must be sent, but both were empty/null!")  # fmt: skip
+        raise errors.BinanceError(
+            -1102, "Param 'clientAlgoId' or 'algoId' must be sent, but both were empty/null!"
+        )
     if aid:
         return acct["algo"].get(aid)
     return next((a for a in acct["algo"].values() if a["clientAlgoId"] == cid), None)
@@ -371,13 +416,21 @@ def algo_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     a["algoStatus"] = "CANCELED"
     a["updateTime"] = ex.now()
     ex.engine.persist()
-    return {"algoId": a["algoId"], "clientAlgoId": a["clientAlgoId"], "code": "200", "msg": "success"}  # fmt: skip
+    return {
+        "algoId": a["algoId"],
+        "clientAlgoId": a["clientAlgoId"],
+        "code": "200",
+        "msg": "success",
+    }
 
 
 def open_algos(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
-    return [a for a in ex.engine.account(key)["algo"].values()
-            if a["algoStatus"] == "NEW" and (sym is None or a["symbol"] == sym)]  # fmt: skip
+    return [
+        a
+        for a in ex.engine.account(key)["algo"].values()
+        if a["algoStatus"] == "NEW" and (sym is None or a["symbol"] == sym)
+    ]
 
 
 def all_algos(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -409,7 +462,9 @@ def leverage_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     p = ex.engine.position(acct, sym)
     cap = max(b["notionalCap"] for b in brackets()[sym] if b["initialLeverage"] >= lev)
     if p["amt"] and abs(p["amt"]) * ex.engine.mark(sym, ex.now()) > cap:
-        raise errors.BinanceError(-2027, "Exceeded the maximum allowable position at current leverage.")  # fmt: skip
+        raise errors.BinanceError(
+            -2027, "Exceeded the maximum allowable position at current leverage."
+        )
     ex.engine.settings(acct, sym)["leverage"] = lev
     ex.engine.persist()
     return {"leverage": lev, "maxNotionalValue": str(cap), "symbol": sym}
@@ -427,9 +482,11 @@ def margin_type_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     if st["margin"] == want:
         raise errors.BinanceError(-4046, "No need to change margin type.")
     if ex.engine.position(acct, sym)["amt"]:
-        raise errors.BinanceError(-4048, "Margin type cannot be changed if there exists position.")  # fmt: skip
+        raise errors.BinanceError(-4048, "Margin type cannot be changed if there exists position.")
     if any(o["symbol"] == sym and o["status"] == "NEW" for o in acct["orders"].values()):
-        raise errors.BinanceError(-4047, "Margin type cannot be changed if there exists open orders.")  # fmt: skip
+        raise errors.BinanceError(
+            -4047, "Margin type cannot be changed if there exists open orders."
+        )
     st["margin"] = want
     ex.engine.persist()
     return {"code": 200, "msg": "success"}
@@ -457,28 +514,39 @@ def multi_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     if want not in ("true", "false"):
         raise errors.mandatory("multiAssetsMargin")
     if want == "true":
-        raise errors.BinanceError(-4171, "Multi-assets mode is not supported by the replay exchange.")  # fmt: skip
+        raise errors.BinanceError(
+            -4171, "Multi-assets mode is not supported by the replay exchange."
+        )
     return {"code": 200, "msg": "success"}
 
 
 def income(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
     kind = q.get("incomeType")
-    rows = [r for r in ex.engine.account(key)["income"]
-            if (sym is None or r["symbol"] == sym) and (kind is None or r["incomeType"] == kind)]  # fmt: skip
+    rows = [
+        r
+        for r in ex.engine.account(key)["income"]
+        if (sym is None or r["symbol"] == sym) and (kind is None or r["incomeType"] == kind)
+    ]
     return _window(rows, q, "time", 100, 1000)
 
 
 def commission_rate(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q)
-    return {"symbol": sym, "makerCommissionRate": f"{MAKER_FEE:.4f}",
-            "takerCommissionRate": f"{TAKER_FEE:.4f}", "rpiCommissionRate": "0"}  # fmt: skip
+    return {
+        "symbol": sym,
+        "makerCommissionRate": f"{MAKER_FEE:.4f}",
+        "takerCommissionRate": f"{TAKER_FEE:.4f}",
+        "rpiCommissionRate": "0",
+    }
 
 
 def leverage_bracket(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
-    rows = [{"symbol": s, "notionalCoef": 1.0, "brackets": brackets()[s]}
-            for s in ([sym] if sym else ex.replay.data.symbols)]  # fmt: skip
+    rows = [
+        {"symbol": s, "notionalCoef": 1.0, "brackets": brackets()[s]}
+        for s in ([sym] if sym else ex.replay.data.symbols)
+    ]
     return rows[0] if sym else rows
 
 
@@ -502,7 +570,7 @@ def api_restrictions(ex: Exchange, key: str, q: dict[str, str]) -> Any:
 
 
 async def listen_key(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     key = request.headers.get("X-MBX-APIKEY", "")
     if not KEY_RE.match(key):
         raise errors.bad_key_format()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import errors
+from .appkey import EX
 from .markets import SPECS, exchange_info
 from .replay import DAY_MS, TF_MS
 
@@ -65,19 +66,19 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def server_time(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     return web.json_response({"serverTime": ex.now()})
 
 
 async def exchange_info_h(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     info = exchange_info(ex.now())
     info["symbols"] = [s for s in info["symbols"] if s["symbol"] in ex.replay.data.symbols]
     return web.json_response(info)
 
 
 async def klines(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     kind = KLINE_PATHS[request.path]
     sym = symbol_param(
@@ -93,24 +94,55 @@ async def klines(request: web.Request) -> web.Response:
         raise errors.bad_param("limit")
     now = ex.now()
     candles = ex.replay.klines(
-        sym, "mark" if kind == "index" else kind, tf, now, _int(q, "startTime"),
-        _int(q, "endTime"), limit,
-    )  # fmt: skip
+        sym,
+        "mark" if kind == "index" else kind,
+        tf,
+        now,
+        _int(q, "startTime"),
+        _int(q, "endTime"),
+        limit,
+    )
     step = TF_MS[tf]
     d = SPECS[sym].price_precision
     out: list[list[Any]] = []
-    for t, o, h, l, c, v in candles:
+    for t, o, h, lo, c, v in candles:
         if kind == "premium":
-            out.append([t, fmt(o, 8), fmt(h, 8), fmt(l, 8), fmt(c, 8), "0", t + step - 1,
-                        "0", 0, "0", "0", "0"])  # fmt: skip
+            out.append(
+                [
+                    t,
+                    fmt(o, 8),
+                    fmt(h, 8),
+                    fmt(lo, 8),
+                    fmt(c, 8),
+                    "0",
+                    t + step - 1,
+                    "0",
+                    0,
+                    "0",
+                    "0",
+                    "0",
+                ]
+            )
             continue
         vol = v if kind == "trade" else 0.0
-        qv = vol * (o + h + l + c) / 4
+        qv = vol * (o + h + lo + c) / 4
         trades = int(vol * 10) if kind == "trade" else 0
-        out.append([
-            t, fmt(o, d), fmt(h, d), fmt(l, d), fmt(c, d), fmt(vol, 3), t + step - 1,
-            fmt(qv, 5), trades, fmt(vol / 2, 3), fmt(qv / 2, 5), "0",
-        ])  # fmt: skip
+        out.append(
+            [
+                t,
+                fmt(o, d),
+                fmt(h, d),
+                fmt(lo, d),
+                fmt(c, d),
+                fmt(vol, 3),
+                t + step - 1,
+                fmt(qv, 5),
+                trades,
+                fmt(vol / 2, 3),
+                fmt(qv / 2, 5),
+                "0",
+            ]
+        )
     return web.json_response(out)
 
 
@@ -128,7 +160,7 @@ def _funding_rows(ex: Exchange, sym: str, t0: int, t1: int) -> list[dict[str, An
 
 
 async def funding_rate(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     now = ex.now()
     limit = min(_int(q, "limit", 100) or 100, 1000)
@@ -149,12 +181,19 @@ async def funding_rate(request: web.Request) -> web.Response:
 
 
 async def funding_info(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
-    return web.json_response([
-        {"symbol": s, "adjustedFundingRateCap": "0.02000000",
-         "adjustedFundingRateFloor": "-0.02000000", "fundingIntervalHours": 8, "disclaimer": False}
-        for s in ex.replay.data.symbols
-    ])  # fmt: skip
+    ex: Exchange = request.app[EX]
+    return web.json_response(
+        [
+            {
+                "symbol": s,
+                "adjustedFundingRateCap": "0.02000000",
+                "adjustedFundingRateFloor": "-0.02000000",
+                "fundingIntervalHours": 8,
+                "disclaimer": False,
+            }
+            for s in ex.replay.data.symbols
+        ]
+    )
 
 
 def premium_row(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
@@ -174,7 +213,7 @@ def premium_row(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
 
 
 async def premium_index(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     now = ex.now()
     rows = [premium_row(ex, s, now) for s in symbols_or_all(ex, q)]
@@ -183,10 +222,10 @@ async def premium_index(request: web.Request) -> web.Response:
 
 def ticker_24h(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
     d = SPECS[sym].price_precision
-    o, h, l, _c, v = ex.replay.span(ex.replay.series(sym, "trade"), now - DAY_MS, now + 1)
+    o, h, lo, _c, v = ex.replay.span(ex.replay.series(sym, "trade"), now - DAY_MS, now + 1)
     last = ex.replay.last_price(sym, now)
-    h, l = max(h, last), min(l, last)
-    qv = v * (o + h + l + last) / 4
+    h, lo = max(h, last), min(lo, last)
+    qv = v * (o + h + lo + last) / 4
     return {
         "symbol": sym,
         "priceChange": fmt(last - o, d),
@@ -196,7 +235,7 @@ def ticker_24h(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
         "lastQty": SPECS[sym].min_qty,
         "openPrice": fmt(o, d),
         "highPrice": fmt(h, d),
-        "lowPrice": fmt(l, d),
+        "lowPrice": fmt(lo, d),
         "volume": fmt(v, 3),
         "quoteVolume": fmt(qv, 2),
         "openTime": now - DAY_MS,
@@ -208,7 +247,7 @@ def ticker_24h(ex: Exchange, sym: str, now: int) -> dict[str, Any]:
 
 
 async def ticker_24hr(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     now = ex.now()
     rows = [ticker_24h(ex, s, now) for s in symbols_or_all(ex, q)]
@@ -216,14 +255,17 @@ async def ticker_24hr(request: web.Request) -> web.Response:
 
 
 async def ticker_price(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     now = ex.now()
     rows = [
-        {"symbol": s, "price": fmt(ex.replay.last_price(s, now), SPECS[s].price_precision),
-         "time": now}
+        {
+            "symbol": s,
+            "price": fmt(ex.replay.last_price(s, now), SPECS[s].price_precision),
+            "time": now,
+        }
         for s in symbols_or_all(ex, q)
-    ]  # fmt: skip
+    ]
     return web.json_response(rows[0] if q.get("symbol") else rows)
 
 
@@ -255,7 +297,7 @@ def book(
 
 
 async def depth(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     sym = symbol_param(ex, q)
     limit = _int(q, "limit", 500) or 500
@@ -263,32 +305,41 @@ async def depth(request: web.Request) -> web.Response:
         raise errors.bad_param("limit")
     now = ex.now()
     bids, asks = book(ex, sym, now, limit)
-    return web.json_response({
-        "lastUpdateId": now,
-        "E": now,
-        "T": now,
-        "bids": [[str(p), str(qty)] for p, qty in bids],
-        "asks": [[str(p), str(qty)] for p, qty in asks],
-    })  # fmt: skip
+    return web.json_response(
+        {
+            "lastUpdateId": now,
+            "E": now,
+            "T": now,
+            "bids": [[str(p), str(qty)] for p, qty in bids],
+            "asks": [[str(p), str(qty)] for p, qty in asks],
+        }
+    )
 
 
 async def book_ticker(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     now = ex.now()
     rows = []
     for s in symbols_or_all(ex, q):
         bids, asks = book(ex, s, now, 1)
-        rows.append({
-            "symbol": s, "bidPrice": str(bids[0][0]), "bidQty": str(bids[0][1]),
-            "askPrice": str(asks[0][0]), "askQty": str(asks[0][1]), "time": now, "lastUpdateId": now,
-        })  # fmt: skip
+        rows.append(
+            {
+                "symbol": s,
+                "bidPrice": str(bids[0][0]),
+                "bidQty": str(bids[0][1]),
+                "askPrice": str(asks[0][0]),
+                "askQty": str(asks[0][1]),
+                "time": now,
+                "lastUpdateId": now,
+            }
+        )
     return web.json_response(rows[0] if q.get("symbol") else rows)
 
 
 async def agg_trades(request: web.Request) -> web.Response:
     """Synthetic trades: one per second along the replayed price path (id = unix second)."""
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     q = dict(request.query)
     sym = symbol_param(ex, q)
     now = ex.now()
@@ -315,17 +366,23 @@ async def agg_trades(request: web.Request) -> web.Response:
         price = ex.replay.price_on(s, t)
         i = ex.replay._base_index(s, t)
         qty = max(float(spec.min_qty), float(s.v[i]) / (s.tf_ms / 1000))
-        rows.append({
-            "a": sec, "p": fmt(price, spec.price_precision),
-            "q": f"{Decimal(repr(qty)).quantize(spec.step, ROUND_DOWN)}",
-            "f": sec, "l": sec, "T": t, "m": prev is not None and price < prev,
-        })  # fmt: skip
+        rows.append(
+            {
+                "a": sec,
+                "p": fmt(price, spec.price_precision),
+                "q": f"{Decimal(repr(qty)).quantize(spec.step, ROUND_DOWN)}",
+                "f": sec,
+                "l": sec,
+                "T": t,
+                "m": prev is not None and price < prev,
+            }
+        )
         prev = price
     return web.json_response(rows)
 
 
 async def open_interest(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     sym = symbol_param(ex, dict(request.query))
     now = ex.now()
     s = ex.replay.series(sym, "trade")

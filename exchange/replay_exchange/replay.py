@@ -40,18 +40,18 @@ TF_MS: dict[str, int] = {
     "1d": DAY_MS,
 }
 
-Candle = tuple[int, float, float, float, float, float]  # open time, o, h, l, c, volume
+Candle = tuple[int, float, float, float, float, float]  # open time, o, h, lo, c, volume
 
 
-def path_vertices(o: float, h: float, l: float, c: float) -> list[tuple[float, float]]:
+def path_vertices(o: float, h: float, lo: float, c: float) -> list[tuple[float, float]]:
     """(fraction, price) vertices of the intra-candle path."""
     if c >= o:
-        return [(0.0, o), (1 / 3, l), (2 / 3, h), (1.0, c)]
-    return [(0.0, o), (1 / 3, h), (2 / 3, l), (1.0, c)]
+        return [(0.0, o), (1 / 3, lo), (2 / 3, h), (1.0, c)]
+    return [(0.0, o), (1 / 3, h), (2 / 3, lo), (1.0, c)]
 
 
-def path_price(o: float, h: float, l: float, c: float, frac: float) -> float:
-    verts = path_vertices(o, h, l, c)
+def path_price(o: float, h: float, lo: float, c: float, frac: float) -> float:
+    verts = path_vertices(o, h, lo, c)
     frac = min(max(frac, 0.0), 1.0)
     for (f0, p0), (f1, p1) in itertools.pairwise(verts):
         if frac <= f1:
@@ -60,12 +60,12 @@ def path_price(o: float, h: float, l: float, c: float, frac: float) -> float:
 
 
 def path_segment(
-    o: float, h: float, l: float, c: float, fa: float, fb: float
+    o: float, h: float, lo: float, c: float, fa: float, fb: float
 ) -> tuple[float, float, float, float]:
     """Open, high, low, close of the path between fractions fa <= fb."""
-    pa = path_price(o, h, l, c, fa)
-    pb = path_price(o, h, l, c, fb)
-    inside = [p for f, p in path_vertices(o, h, l, c) if fa < f < fb]
+    pa = path_price(o, h, lo, c, fa)
+    pb = path_price(o, h, lo, c, fb)
+    inside = [p for f, p in path_vertices(o, h, lo, c) if fa < f < fb]
     prices = [pa, pb, *inside]
     return pa, max(prices), min(prices), pb
 
@@ -77,7 +77,7 @@ class Series:
     tf_ms: int
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray
+    lo: np.ndarray
     c: np.ndarray
     v: np.ndarray
 
@@ -203,12 +203,12 @@ class Replay:
 
     def _base_at(self, s: Series, t: int) -> tuple[int, float, float, float, float, float]:
         i = self._base_index(s, t)
-        return i, float(s.o[i]), float(s.h[i]), float(s.l[i]), float(s.c[i]), float(s.v[i])
+        return i, float(s.o[i]), float(s.h[i]), float(s.lo[i]), float(s.c[i]), float(s.v[i])
 
     def price_on(self, s: Series, t: int) -> float:
-        _, o, h, l, c, _ = self._base_at(s, t)
+        _, o, h, lo, c, _ = self._base_at(s, t)
         start = t - (t - self.clock.offset) % s.tf_ms  # grid is aligned to whole days
-        return path_price(o, h, l, c, (t - start) / s.tf_ms)
+        return path_price(o, h, lo, c, (t - start) / s.tf_ms)
 
     def span(self, s: Series, t0: int, t1: int) -> tuple[float, float, float, float, float]:
         """OHLCV of the replayed path over [t0, t1) (t0 < t1), across base candles."""
@@ -244,7 +244,7 @@ class Replay:
                 break
         if full_idx:
             idx = np.asarray(full_idx)
-            fh, fl = float(s.h[idx].max()), float(s.l[idx].min())
+            fh, fl = float(s.h[idx].max()), float(s.lo[idx].min())
             hi = fh if math.isnan(hi) else max(hi, fh)
             lo = fl if math.isnan(lo) else min(lo, fl)
             vol += float(s.v[idx].sum())
@@ -316,8 +316,8 @@ class Replay:
         else:
             closed = []
         for t in opens[len(closed) :]:
-            o, h, l, c, v = self.span(s, t, min(t + step, now + 1))
-            out.append((t, o, h, l, c, v))
+            o, h, lo, c, v = self.span(s, t, min(t + step, now + 1))
+            out.append((t, o, h, lo, c, v))
         if out and out[-1][0] == cur_open:
             out[-1] = self._apply_override(symbol, kind, out[-1])
         return out
@@ -327,18 +327,18 @@ class Replay:
         base0 = ((t - self.clock.offset - self.clock.window_start) % self.clock.period) // s.tf_ms
         idx = (base0[:, None] + np.arange(k)[None, :]) % s.n
         o, c = s.o[idx[:, 0]], s.c[idx[:, -1]]
-        h, l, v = s.h[idx].max(axis=1), s.l[idx].min(axis=1), s.v[idx].sum(axis=1)
+        h, lo, v = s.h[idx].max(axis=1), s.lo[idx].min(axis=1), s.v[idx].sum(axis=1)
         return [
             (int(ti), float(a), float(b), float(d), float(e), float(f))
-            for ti, a, b, d, e, f in zip(t, o, h, l, c, v, strict=True)
+            for ti, a, b, d, e, f in zip(t, o, h, lo, c, v, strict=True)
         ]
 
     def _apply_override(self, symbol: str, kind: str, cndl: Candle) -> Candle:
         ov = self.overrides.get(symbol, {}).get("mark" if kind in ("mark", "index") else "last")
         if ov is None:
             return cndl
-        t, o, h, l, _, v = cndl
-        return (t, o, max(h, ov), min(l, ov), ov, v)
+        t, o, h, lo, _, v = cndl
+        return (t, o, max(h, ov), min(lo, ov), ov, v)
 
     def _premium_candle(self, symbol: str, t0: int, t1: int) -> Candle:
         # No recorded premium index: derive it from the trade/mark basis of the same interval.

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from . import errors, public
+from .appkey import EX
 from .faults import Faults, Limiter, request_weight
 from .replay import Replay, load
 from .state import StateFile
@@ -68,7 +69,7 @@ def _retry_headers(weight: int, retry_after_s: int) -> dict[str, str]:
 
 @web.middleware
 async def binance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     path = request.path
     if path.startswith("/_control"):
         return await handler(request)
@@ -85,34 +86,50 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise web.HTTPBadRequest()  # never delivered: the transport is gone
         elif fault.mode == "429":
             err = errors.too_many_requests(ex.limiter.limit)
-            return web.json_response(err.body(), status=429,
-                                     headers=_retry_headers(weight, fault.retry_after_s))  # fmt: skip
+            return web.json_response(
+                err.body(), status=429, headers=_retry_headers(weight, fault.retry_after_s)
+            )
         elif fault.mode == "418":
             err = errors.banned(fault.until_ms)
-            return web.json_response(err.body(), status=418,
-                                     headers=_retry_headers(weight, fault.retry_after_s))  # fmt: skip
+            return web.json_response(
+                err.body(), status=418, headers=_retry_headers(weight, fault.retry_after_s)
+            )
         elif fault.mode == "5xx":
-            return web.Response(status=fault.status, text="<html>Internal Server Error</html>",
-                                content_type="text/html")  # fmt: skip
+            return web.Response(
+                status=fault.status,
+                text="<html>Internal Server Error</html>",
+                content_type="text/html",
+            )
         elif fault.mode == "maintenance":
-            return web.json_response({"code": -1001, "msg": "System is under maintenance."},
-                                     status=503)  # fmt: skip
+            return web.json_response(
+                {"code": -1001, "msg": "System is under maintenance."}, status=503
+            )
         elif fault.mode == "clock" and "signature" in request.query:
-            return web.json_response(errors.stale_timestamp().body(), status=400,
-                                     headers={"X-MBX-USED-WEIGHT-1M": str(weight)})  # fmt: skip
+            return web.json_response(
+                errors.stale_timestamp().body(),
+                status=400,
+                headers={"X-MBX-USED-WEIGHT-1M": str(weight)},
+            )
     banned = ex.limiter.banned_until.get(ip, 0)
     if banned > now:
         err = errors.banned(banned)
-        return web.json_response(err.body(), status=418,
-                                 headers=_retry_headers(weight, (banned - now) // 1000 + 1))  # fmt: skip
+        return web.json_response(
+            err.body(), status=418, headers=_retry_headers(weight, (banned - now) // 1000 + 1)
+        )
     if weight > ex.limiter.limit:
         if ex.limiter.note_reject(ip, now):
             until = ex.limiter.banned_until[ip]
-            return web.json_response(errors.banned(until).body(), status=418,
-                                     headers=_retry_headers(weight, (until - now) // 1000 + 1))  # fmt: skip
+            return web.json_response(
+                errors.banned(until).body(),
+                status=418,
+                headers=_retry_headers(weight, (until - now) // 1000 + 1),
+            )
         retry = 60 - (now // 1000) % 60
-        return web.json_response(errors.too_many_requests(ex.limiter.limit).body(), status=429,
-                                 headers=_retry_headers(weight, retry))  # fmt: skip
+        return web.json_response(
+            errors.too_many_requests(ex.limiter.limit).body(),
+            status=429,
+            headers=_retry_headers(weight, retry),
+        )
     try:
         resp = await handler(request)
     except errors.BinanceError as err:
@@ -144,7 +161,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 
 async def control_faults_post(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     try:
         fault = ex.faults.set(await _json(request), ex.now())
     except (ValueError, TypeError) as exc:
@@ -153,7 +170,7 @@ async def control_faults_post(request: web.Request) -> web.Response:
 
 
 async def control_faults_delete(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     ex.faults.clear(request.query.get("mode"))
     ex.limiter.banned_until.clear()
     ex.limiter.used.clear()
@@ -162,18 +179,19 @@ async def control_faults_delete(request: web.Request) -> web.Response:
 
 
 async def control_limits_post(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     body = await _json(request)
     for name in ("limit", "ban_after", "ban_s"):
         if name in body:
             setattr(ex.limiter, name, int(body[name]))
-    return web.json_response({"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after,
-                              "ban_s": ex.limiter.ban_s})  # fmt: skip
+    return web.json_response(
+        {"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after, "ban_s": ex.limiter.ban_s}
+    )
 
 
 async def control_price_post(request: web.Request) -> web.Response:
     """Pin the last and/or mark price of a symbol ({"symbol", "price" | "last" | "mark"})."""
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     body = await _json(request)
     sym = str(body.get("symbol", ""))
     if sym not in ex.replay.data.symbols:
@@ -194,7 +212,7 @@ async def control_price_post(request: web.Request) -> web.Response:
 
 
 async def control_price_delete(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     sym = request.query.get("symbol")
     if sym:
         ex.replay.overrides.pop(sym, None)
@@ -206,28 +224,36 @@ async def control_price_delete(request: web.Request) -> web.Response:
 
 
 async def control_state_get(request: web.Request) -> web.Response:
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     ex.engine.tick()
     now = ex.now()
     c = ex.replay.clock
-    return web.json_response({
-        "now": now,
-        "recorded_now": c.recorded(now),
-        "anchor": ex.state.doc.get("anchor"),
-        "faults": [f.as_dict() for f in ex.faults.match("", now)],
-        "limits": {"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after,
-                   "ban_s": ex.limiter.ban_s, "used": dict(ex.limiter.used),
-                   "banned_until": ex.limiter.banned_until},
-        "overrides": ex.replay.overrides,
-        "prices": {s: {"last": ex.replay.last_price(s, now), "mark": ex.replay.mark_price(s, now)}
-                   for s in ex.replay.data.symbols},
-        "accounts": ex.engine.snapshot(),
-    })  # fmt: skip
+    return web.json_response(
+        {
+            "now": now,
+            "recorded_now": c.recorded(now),
+            "anchor": ex.state.doc.get("anchor"),
+            "faults": [f.as_dict() for f in ex.faults.match("", now)],
+            "limits": {
+                "limit": ex.limiter.limit,
+                "ban_after": ex.limiter.ban_after,
+                "ban_s": ex.limiter.ban_s,
+                "used": dict(ex.limiter.used),
+                "banned_until": ex.limiter.banned_until,
+            },
+            "overrides": ex.replay.overrides,
+            "prices": {
+                s: {"last": ex.replay.last_price(s, now), "mark": ex.replay.mark_price(s, now)}
+                for s in ex.replay.data.symbols
+            },
+            "accounts": ex.engine.snapshot(),
+        }
+    )
 
 
 async def control_account_post(request: web.Request) -> web.Response:
     """Set the USDT wallet balance of an API key ({"apiKey", "balance"})."""
-    ex: Exchange = request.app["ex"]
+    ex: Exchange = request.app[EX]
     body = await _json(request)
     key = str(body.get("apiKey", ""))
     if key not in ex.keys:
@@ -253,7 +279,7 @@ def control_routes() -> list[web.RouteDef]:
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
     """Advance the matching engine once a second so orders, funding and liquidations happen
     even when no client is asking."""
-    ex: Exchange = app["ex"]
+    ex: Exchange = app[EX]
 
     async def loop() -> None:
         while True:
@@ -275,7 +301,7 @@ def make_app(ex: Exchange) -> web.Application:
     from . import private
 
     app = web.Application(middlewares=[binance_middleware])
-    app["ex"] = ex
+    app[EX] = ex
     app.add_routes(public.routes())
     app.add_routes(private.routes())
     app.add_routes(control_routes())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,13 +58,14 @@ def running_exchange(
     port: int = 0,
     keys: dict[str, dict[str, Any]] | None = None,
     history_days: int | None = None,
+    clock: Callable[[], int] | None = None,
 ) -> Iterator[str]:
     """Start the server on 127.0.0.1 in a daemon thread; yield its base URL; stop it.
 
     The state file lives in tmp_path, so a second call with the same tmp_path resumes it.
     The exchange object is reachable as `running_exchange.last` for white-box assertions."""
     port = port or _free_port()
-    kwargs: dict[str, Any] = {"keys": TEST_KEYS if keys is None else keys}
+    kwargs: dict[str, Any] = {"keys": TEST_KEYS if keys is None else keys, "clock": clock}
     if history_days is not None:
         kwargs["history_days"] = history_days
     ex = Exchange(data_dir, Path(tmp_path) / "exchange-state.json", **kwargs)
