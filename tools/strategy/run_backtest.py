@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         "--strategies", nargs="+", default=["RossCameronFuturesStrategy", "FuturesAIRiskStrategy"]
     )
     ap.add_argument("--pairs", nargs="+", default=ftconfig.PAIRS)
+    ap.add_argument("--strategy-path", type=Path, default=STRATEGY_PATH)
+    ap.add_argument(
+        "--keep-data", action="store_true", help="reuse the data copy in --work if present"
+    )
     ap.add_argument("--timerange", default="")
     ap.add_argument("--wallet", type=float, default=10_000.0)
     ap.add_argument("--hyperopt", action="store_true", help="run hyperopt instead of backtesting")
@@ -48,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     data_copy = work / "data"
-    if data_copy.exists():
-        shutil.rmtree(data_copy)
-    ftconfig.copy_data(src, data_copy, args.pairs)
+    if not (args.keep_data and (data_copy / "futures").is_dir()):
+        if data_copy.exists():
+            shutil.rmtree(data_copy)
+        ftconfig.copy_data(src, data_copy, args.pairs)
     userdir = work / "user_data"
     for sub in ("data", "strategies", "hyperopts", "hyperopt_results", "backtest_results", "logs"):
         (userdir / sub).mkdir(parents=True, exist_ok=True)
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             "--datadir",
             str(data_copy),
             "--strategy-path",
-            str(STRATEGY_PATH),
+            str(args.strategy_path.resolve()),
         ]
         if args.timerange:
             common += ["--timerange", args.timerange]
@@ -93,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
                 "--random-state",
                 "42",
                 "--print-json",
-                "--disable-param-export",
                 *args.extra,
             ]
         else:
@@ -114,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         res = ftconfig.freqtrade(*cmd)
         wall = time.time() - t0
     (out / f"freqtrade-{cmd[0]}.log").write_text(res.stdout + res.stderr)
+    if args.hyperopt:
+        (out / "hyperopt-stdout.txt").write_text(res.stdout)
     (out / "run.json").write_text(
         json.dumps(
             {
