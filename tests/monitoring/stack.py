@@ -1,0 +1,179 @@
+"""Start the real monitoring stack on loopback in temporary directories: the risk exporter
+(python -m risk_exporter), Prometheus and Alertmanager (Debian binaries), wired to a
+Telegram stand-in. Used by the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conftest import MONITORING, REPO, need_binary
+
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # the service is still starting
+            last_exc = exc
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last_exc})")
+
+
+def http_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)
+
+
+def http_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return resp.read().decode()
+
+
+@contextmanager
+def process(
+    cmd: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def fast_rules(dst: Path) -> None:
+    """The project's rules with `for:` dropped so a test need not wait minutes; the promtool
+    unit tests cover the `for:` durations."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for src in (MONITORING / "prometheus" / "rules").glob("*.yml"):
+        doc = yaml.safe_load(src.read_text())
+        for group in doc["groups"]:
+            group["interval"] = "1s"
+            for rule in group["rules"]:
+                rule.pop("for", None)
+        (dst / src.name).write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+
+
+@dataclass
+class Stack:
+    exporter_url: str
+    prometheus_url: str
+    alertmanager_url: str
+
+    def metrics(self) -> str:
+        return http_text(f"{self.exporter_url}/metrics")
+
+    def firing(self) -> list[dict[str, Any]]:
+        return http_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"]
+
+
+@contextmanager
+def monitoring_stack(
+    tmp: Path, exporter_cfg: dict[str, Any], telegram_url: str, token: str, chat: int
+) -> Iterator[Stack]:
+    prometheus = need_binary("prometheus")
+    alertmanager = need_binary("prometheus-alertmanager")
+    exp_port, prom_port, am_port = free_port(), free_port(), free_port()
+
+    cfg_path = tmp / "exporter.yml"
+    cfg = {**exporter_cfg, "listen_address": "127.0.0.1", "listen_port": exp_port}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+
+    prom_dir = tmp / "prometheus"
+    fast_rules(prom_dir / "rules")
+    prom_cfg = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
+    prom_cfg["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    prom_cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
+        f"127.0.0.1:{am_port}"
+    ]
+    for job in prom_cfg["scrape_configs"]:
+        job["scrape_interval"] = "1s"
+        if job["job_name"] == "risk-exporter":
+            job["static_configs"][0]["targets"] = [f"127.0.0.1:{exp_port}"]
+    (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(prom_cfg))
+
+    am_dir = tmp / "alertmanager"
+    am_dir.mkdir()
+    am_cfg = yaml.safe_load((MONITORING / "alertmanager" / "alertmanager.yml").read_text())
+    for route in [am_cfg["route"], *am_cfg["route"]["routes"]]:
+        route.update(group_wait="1s", group_interval="2s")
+    for rcv in am_cfg["receivers"]:
+        for tc in rcv["telegram_configs"]:
+            tc.update(api_url=telegram_url, bot_token=token, chat_id=chat)
+    (am_dir / "alertmanager.yml").write_text(yaml.safe_dump(am_cfg, allow_unicode=True))
+    os.symlink(
+        MONITORING / "alertmanager" / "alertmanager_templates", am_dir / "alertmanager_templates"
+    )
+
+    env = {**os.environ, "PYTHONPATH": str(MONITORING / "exporter")}
+    with ExitStack() as stack:
+        stack.enter_context(
+            process(
+                [PY, "-m", "risk_exporter", "--config", str(cfg_path)], tmp / "exporter.log", env
+            )
+        )
+        stack.enter_context(
+            process(
+                [
+                    alertmanager,
+                    f"--config.file={am_dir / 'alertmanager.yml'}",
+                    f"--storage.path={am_dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",
+                ],
+                tmp / "alertmanager.log",
+            )
+        )
+        stack.enter_context(
+            process(
+                [
+                    prometheus,
+                    f"--config.file={prom_dir / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={prom_dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                ],
+                tmp / "prometheus.log",
+            )
+        )
+        st = Stack(
+            exporter_url=f"http://127.0.0.1:{exp_port}",
+            prometheus_url=f"http://127.0.0.1:{prom_port}",
+            alertmanager_url=f"http://127.0.0.1:{am_port}",
+        )
+        wait_for(lambda: "risk_bot_up" in st.metrics(), 20, "exporter")
+        wait_for(lambda: http_text(f"{st.prometheus_url}/-/ready"), 30, "prometheus")
+        wait_for(lambda: http_text(f"{st.alertmanager_url}/-/ready"), 30, "alertmanager")
+        yield st
+
+
+REPO_ROOT = REPO

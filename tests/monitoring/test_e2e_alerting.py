@@ -1,0 +1,83 @@
+"""End to end with the real binaries: exporter → Prometheus (project rules) → Alertmanager
+(project config and template) → Telegram stand-in. The bot is the fake freqtrade API serving
+the recorded dry-run responses; tests/monitoring/test_integration_freqtrade.py does the same
+with a real freqtrade and the replay exchange."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fake_freqtrade import FakeFreqtrade
+from telegram_standin import TelegramStandIn
+
+from stack import http_json, monitoring_stack, wait_for
+
+TOKEN = "5555:e2e-token"
+CHAT = -1001234
+
+
+def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path) -> None:
+    pw = tmp_path / "pw"
+    pw.write_text("monitor-pw\n")
+    with FakeFreqtrade() as bot_a, FakeFreqtrade() as bot_b, TelegramStandIn(TOKEN, {CHAT}) as tg:
+        exporter_cfg = {
+            "poll_interval_seconds": 1,
+            "request_timeout_seconds": 2,
+            "liquidation_distance_threshold_ratio": 0.05,
+            "bots": [
+                {
+                    "name": "alpha",
+                    "url": bot_a.url,
+                    "username": "monitor",
+                    "password_file": str(pw),
+                },
+                {"name": "beta", "url": bot_b.url, "username": "monitor", "password_file": str(pw)},
+            ],
+        }
+        with monitoring_stack(tmp_path, exporter_cfg, tg.url, TOKEN, CHAT) as st:
+            # Healthy: positions far from liquidation, nothing about them reaches Telegram.
+            wait_for(lambda: 'risk_position_liquidation_distance_ratio{bot="alpha"' in st.metrics(),
+                     15, "positions exported")  # fmt: skip
+            # Drive alpha's BTC long to 1.8 % above its 93,337.3 liquidation price.
+            bot_a.update_position("BTC/USDT:USDT", current_rate=95_000.0)
+            msg = wait_for(
+                lambda: [m for m in tg.messages if "Liquidation" in m["message"]["text"]],
+                60,
+                "liquidation message in the Telegram stand-in",
+            )[0]
+            text = msg["message"]["text"]
+            assert "🚨 Liquidation price approaching: $93,337" in text
+            assert "alpha long BTC/USDT:USDT" in text
+            assert msg["parse_mode"] == "HTML" and msg["message"]["chat"]["id"] == CHAT
+
+            # beta goes down: BotDown reaches Telegram, and its position alerts are inhibited.
+            bot_b.update_position("ETH/USDT:USDT", current_rate=4_700.0)  # 2.6 % from liq
+            wait_for(
+                lambda: any(a["labels"]["alertname"] == "LiquidationApproaching"
+                            and a["labels"]["bot"] == "beta" for a in st.firing()),
+                30, "beta liquidation alert in Prometheus",
+            )  # fmt: skip
+            bot_b.failing = 503
+            wait_for(
+                lambda: [m for m in tg.messages if "Bot API unreachable" in m["message"]["text"]],
+                60,
+                "BotDown message",
+            )
+            beta_liq = [
+                m for m in tg.messages
+                if "Liquidation" in m["message"]["text"] and "beta" in m["message"]["text"]
+            ]  # fmt: skip
+            # beta's liquidation alert fired before the outage may have been sent once;
+            # after BotDown it must be inhibited (no resend), checked via Alertmanager.
+            alerts = wait_for(
+                lambda: http_json(f"{st.alertmanager_url}/api/v2/alerts?filter=bot%3D%22beta%22"),
+                10,
+                "alertmanager alerts",
+            )
+            liq = [a for a in alerts if a["labels"]["alertname"] == "LiquidationApproaching"]
+            assert liq and all(a["status"]["state"] == "suppressed" for a in liq), liq
+            assert all(a["status"]["inhibitedBy"] for a in liq)
+            assert len(beta_liq) <= 1
+            # alpha's figures are still exported while beta is down.
+            assert 'risk_bot_up{bot="alpha"} 1.0' in st.metrics()
+            assert 'risk_bot_up{bot="beta"} 0.0' in st.metrics()
