@@ -4,7 +4,7 @@ The full set (33 months, 5 pairs) lives in ``../shared/data`` and is not part of
 user's clone. The rehearsal and the tests need a small, real slice inside the
 repository; this script makes it reproducibly and records where it came from.
 
-Usage: python tools/slice_data.py SOURCE_DATADIR DEST_DATADIR [--start 2025-07-01] [--end 2025-10-01]
+Usage: python tools/slice_data.py SOURCE_DATADIR DEST_DATADIR [--start DAY] [--end DAY]
 """
 
 from __future__ import annotations

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The rehearsal: a bare Debian 12 "server" in a local systemd container, converged by
+# site.yml with inventories/rehearsal, exactly as a real server would be.
+# Usage: tools/rehearsal.sh up|down|status
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+NAME=ft-rehearsal
+IMAGE=${REHEARSAL_IMAGE:-ft-debian:bookworm}
+# The server's public ports, published on the control machine's loopback only.
+HTTP_PORT=${REHEARSAL_HTTP_PORT:-8080}
+HTTPS_PORT=${REHEARSAL_HTTPS_PORT:-8443}
+
+up() {
+  if ! docker container inspect "$NAME" > /dev/null 2>&1; then
+    echo "[rehearsal] starting $NAME from $IMAGE"
+    # Same runtime settings as the Molecule platforms (tests/molecule/base.yml).
+    docker run -d --name "$NAME" --hostname "$NAME" \
+      --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --tmpfs /run --tmpfs /run/lock --stop-signal RTMIN+3 \
+      -p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443" \
+      "$IMAGE" /sbin/init > /dev/null
+  elif [ "$(docker container inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
+    docker start "$NAME" > /dev/null
+  fi
+  local gateway
+  gateway=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')
+  FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142} \
+    ansible-playbook -i inventories/rehearsal tests/molecule/prepare.yml > artifacts/rehearsal-prepare.log
+  local t0=$SECONDS
+  ansible-playbook site.yml -i inventories/rehearsal "$@" | tee artifacts/rehearsal.log
+  echo "[rehearsal] converged in $((SECONDS - t0)) s"
+  status
+}
+
+status() {
+  cat <<MSG
+
+Rehearsal server: container $NAME ($IMAGE), converged by site.yml -i inventories/rehearsal
+  shell:            docker exec -it $NAME bash
+  services:         docker exec $NAME systemctl list-units --type=service --state=running
+  journal:          docker exec $NAME journalctl -e
+  HTTP / HTTPS:     http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT (once the web role is in site.yml)
+  converge log:     artifacts/rehearsal.log
+  remove it:        make rehearsal-down
+MSG
+  docker exec "$NAME" systemctl is-system-running || true
+}
+
+down() {
+  docker rm -f "$NAME" > /dev/null 2>&1 && echo "[rehearsal] removed $NAME" || echo "[rehearsal] nothing to remove"
+}
+
+mkdir -p artifacts
+cmd=${1:-up}
+shift || true
+case "$cmd" in
+  up) up "$@" ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
