@@ -105,6 +105,7 @@ def monitoring_stack(
     alertmanager = need_binary("prometheus-alertmanager")
     exp_port, prom_port, am_port = free_port(), free_port(), free_port()
 
+    tmp.mkdir(parents=True, exist_ok=True)
     cfg_path = tmp / "exporter.yml"
     cfg = {**exporter_cfg, "listen_address": "127.0.0.1", "listen_port": exp_port}
     cfg_path.write_text(yaml.safe_dump(cfg))
