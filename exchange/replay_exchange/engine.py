@@ -287,19 +287,6 @@ class Engine:
             }
         )
         del acct["trades"][:-MAX_CLOSED_KEPT]
-        if p["amt"] == 0:
-            self._expire_closing_algos(acct, sym, now)
-
-    def _expire_closing_algos(self, acct: dict[str, Any], sym: str, now: int) -> None:
-        # Binance cancels closePosition / reduce-only conditionals once the position is gone.
-        for a in acct["algo"].values():
-            if (
-                a["symbol"] == sym
-                and a["algoStatus"] == "NEW"
-                and (a["closePosition"] or a["reduceOnly"])
-            ):
-                a["algoStatus"] = "EXPIRED"
-                a["updateTime"] = now
 
     def market_price(self, sym: str, side: str, qty: float, now: int) -> float:
         bids, asks = book(self.ex, sym, now, 100)
@@ -703,8 +690,21 @@ class Engine:
                 info=f"liquidation of {amt} @ {entry}",
             )
 
-    def _fund(self, sym: str, rate: float, t: int) -> None:
+    def settle_funding_early(self, sym: str, event_time: int, rate: float) -> int:
+        """Apply the funding event at `event_time` now; the regular settlement skips it."""
+        early = self.ex.state.doc.setdefault("early_funding", {})
+        if early.get(sym) == event_time:
+            return 0
+        early[sym] = event_time
+        paid = self._fund(sym, rate, self.ex.now(), force=True)
+        self.persist(force=True)
+        return paid
+
+    def _fund(self, sym: str, rate: float, t: int, force: bool = False) -> int:
+        if not force and self.ex.state.doc.get("early_funding", {}).get(sym) == t:
+            return 0  # already settled through /_control/funding
         mark = self.ex.replay.mark_price(sym, t)
+        paid = 0
         for acct in self.accounts.values():
             p = acct["positions"].get(sym)
             if not p or not p["amt"]:
@@ -714,3 +714,5 @@ class Engine:
             if self.settings(acct, sym)["margin"] == "isolated":
                 p["iso_wallet"] += pay
             self.add_income(acct, sym, "FUNDING_FEE", pay, t, info=f"rate {rate:.8f} mark {mark}")
+            paid += 1
+        return paid

@@ -264,6 +264,24 @@ async def control_account_post(request: web.Request) -> web.Response:
     return web.json_response({"apiKey": key, "wallet": acct["wallet"]})
 
 
+async def control_funding_post(request: web.Request) -> web.Response:
+    """Settle the upcoming funding event of a symbol now, with its recorded rate (test hook:
+    the real settlement at 00/08/16 UTC is then skipped, so nothing is charged twice)."""
+    ex: Exchange = request.app[EX]
+    body = await _json(request)
+    sym = str(body.get("symbol", ""))
+    if sym not in ex.replay.data.symbols:
+        return web.json_response({"error": "unknown symbol"}, status=400)
+    ex.engine.tick()
+    event_time, rate = ex.replay.next_funding(sym, ex.now())
+    if "rate" in body:
+        rate = float(body["rate"])
+    paid = ex.engine.settle_funding_early(sym, event_time, rate)
+    return web.json_response(
+        {"symbol": sym, "fundingTime": event_time, "rate": rate, "accounts": paid}
+    )
+
+
 def control_routes() -> list[web.RouteDef]:
     return [
         web.post("/_control/faults", control_faults_post),
@@ -273,6 +291,7 @@ def control_routes() -> list[web.RouteDef]:
         web.delete("/_control/price", control_price_delete),
         web.get("/_control/state", control_state_get),
         web.post("/_control/account", control_account_post),
+        web.post("/_control/funding", control_funding_post),
     ]
 
 

@@ -73,9 +73,10 @@ def test_limit_fills_only_when_price_crosses(tmp_path: Path) -> None:
     last = ex.replay.last_price("SOLUSDT", T0)
     price = f"{round(last * 0.97, 2):.2f}"
     o = ex.engine.place_order(
-        KEY, "SOLUSDT",
+        KEY,
+        "SOLUSDT",
         {"type": "LIMIT", "side": "BUY", "quantity": "2", "price": price, "timeInForce": "GTC"},
-    )  # fmt: skip
+    )
     assert o["status"] == "NEW"
     ex.replay.overrides["SOLUSDT"] = {"last": last * 0.98}
     clock.now_ms += 1000
@@ -96,10 +97,18 @@ def test_stop_market_triggers_on_mark_price_and_closes(tmp_path: Path) -> None:
     market(ex, "BNBUSDT", "BUY", "1.00")
     mark = ex.replay.mark_price("BNBUSDT", T0)
     trigger = f"{mark * 0.95:.2f}"
-    algo = ex.engine.place_algo(KEY, "BNBUSDT", {
-        "algoType": "CONDITIONAL", "type": "STOP_MARKET", "side": "SELL", "triggerPrice": trigger,
-        "closePosition": "true", "workingType": "MARK_PRICE",
-    })  # fmt: skip
+    algo = ex.engine.place_algo(
+        KEY,
+        "BNBUSDT",
+        {
+            "algoType": "CONDITIONAL",
+            "type": "STOP_MARKET",
+            "side": "SELL",
+            "triggerPrice": trigger,
+            "closePosition": "true",
+            "workingType": "MARK_PRICE",
+        },
+    )
     # the last price falling does not fire a MARK_PRICE stop
     ex.replay.overrides["BNBUSDT"] = {"last": mark * 0.9, "mark": mark * 0.99}
     clock.now_ms += 1000
@@ -118,10 +127,17 @@ def test_immediate_trigger_reduce_only_and_min_notional(tmp_path: Path) -> None:
     ex = make(tmp_path, FakeClock(T0))
     last = ex.replay.last_price("ADAUSDT", T0)
     with pytest.raises(errors.BinanceError) as e:
-        ex.engine.place_algo(KEY, "ADAUSDT", {
-            "algoType": "CONDITIONAL", "type": "STOP_MARKET", "side": "SELL", "quantity": "100",
-            "triggerPrice": f"{last * 1.05:.4f}",
-        })  # fmt: skip
+        ex.engine.place_algo(
+            KEY,
+            "ADAUSDT",
+            {
+                "algoType": "CONDITIONAL",
+                "type": "STOP_MARKET",
+                "side": "SELL",
+                "quantity": "100",
+                "triggerPrice": f"{last * 1.05:.4f}",
+            },
+        )
     assert e.value.code == -2021
     with pytest.raises(errors.BinanceError) as e:
         market(ex, "ADAUSDT", "SELL", "100", reduceOnly="true")
