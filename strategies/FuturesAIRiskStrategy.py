@@ -5,8 +5,10 @@ that the stop costs ``risk_per_trade`` of equity, leverage follows the 24 h vola
 is lowered until the stop sits safely before the isolated liquidation price, and entries only
 go with (or neutral to) the funding rate and the 8h mark-price trend.
 
-Signals: 15m EMA(50)/EMA(200) trend; long when RSI(14) crosses back up through ``buy_rsi_long``
-in an uptrend, short when it crosses down through ``buy_rsi_short`` in a downtrend.
+Signals: trend = 4h EMA(20) vs EMA(50) (4h futures candles through the data provider) agreeing
+with 15m EMA(50)/EMA(200); long when RSI(14) crosses back up through ``buy_rsi_long`` in an
+uptrend, short when it crosses down through ``buy_rsi_short`` in a downtrend. Exit on RSI
+exhaustion or when the 4h trend turns; break-even stop after ``breakeven_trigger``.
 Funding-rate and mark candles come through the data provider (``informative_pairs``).
 A Binance long/short-ratio filter is applied in live/dry-run only (neutral in backtests).
 
@@ -54,11 +56,13 @@ class FuturesAIRiskStrategy(IStrategy):
     can_short = True
     startup_candle_count = 300
     process_only_new_candles = True
+    trend_timeframe = "4h"
 
-    minimal_roi: ClassVar[dict[str, float]] = {"0": 0.20, "240": 0.10, "720": 0.05, "1440": 0.0}
+    # trend following: let winners run (trailing in custom_stoploss); ROI only for outliers
+    minimal_roi: ClassVar[dict[str, float]] = {"0": 0.60, "2880": 0.30}
     # stake-relative (freqtrade futures): the price moves |stoploss| / leverage to the stop,
-    # i.e. 0.8 % at 10x, 1.6 % at 5x, 4 % at 2x. Sizing: stake = risk * equity / |stoploss|.
-    stoploss = -0.08
+    # i.e. 1.5 % at 10x, 3 % at 5x, 7.5 % at 2x. Sizing: stake = risk * equity / |stoploss|.
+    stoploss = -0.15
     use_custom_stoploss = True
     trailing_stop = False
     use_exit_signal = True
@@ -71,6 +75,7 @@ class FuturesAIRiskStrategy(IStrategy):
     exit_rsi_short = IntParameter(10, 40, default=25, space="sell")
     breakeven_trigger = DecimalParameter(0.03, 0.15, decimals=2, default=0.06, space="sell")
     breakeven_lock = DecimalParameter(0.0, 0.03, decimals=3, default=0.01, space="sell")
+    trail_distance = DecimalParameter(0.04, 0.20, decimals=2, default=0.08, space="sell")
 
     _lsr_cache: dict[str, tuple[float, float | None]]
 
@@ -111,6 +116,7 @@ class FuturesAIRiskStrategy(IStrategy):
         for pair in pairs:
             out.append((pair, ff_tf, CandleType.FUNDING_RATE))
             out.append((pair, mark_tf, CandleType.MARK))
+            out.append((pair, self.trend_timeframe, CandleType.FUTURES))
         return out
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
@@ -119,6 +125,14 @@ class FuturesAIRiskStrategy(IStrategy):
         dataframe["ema_slow"] = ta.EMA(dataframe, timeperiod=200)
         dataframe["vol_24h"] = ff.daily_vol(dataframe["close"], risk.VOL_WINDOW_CANDLES)
         pair = metadata["pair"]
+        htf = self.dp.get_pair_dataframe(pair, self.trend_timeframe, CandleType.FUTURES)
+        if htf is not None and not htf.empty:
+            htf = htf[["date", "close"]].copy()
+            htf["ema_fast"] = htf["close"].ewm(span=20, adjust=False).mean()
+            htf["ema_slow"] = htf["close"].ewm(span=50, adjust=False).mean()
+        ff.merge_completed(
+            dataframe, htf, self.trend_timeframe, {"ema_fast": "htf_fast", "ema_slow": "htf_slow"}
+        )
         funding = self.dp.get_pair_dataframe(pair, self._funding_tf(), CandleType.FUNDING_RATE)
         mark = self.dp.get_pair_dataframe(pair, self._mark_tf(), CandleType.MARK)
         ff.merge_funding(dataframe, funding)
@@ -132,11 +146,15 @@ class FuturesAIRiskStrategy(IStrategy):
         ok = (dataframe["volume"] > 0) & dataframe["vol_24h"].notna()
         rsi, rsi_prev = dataframe["rsi"], dataframe["rsi"].shift(1)
         trend = dataframe["mark_trend"]
-        up = (dataframe["ema_fast"] > dataframe["ema_slow"]) & (
-            dataframe["close"] > dataframe["ema_slow"]
+        up = (
+            (dataframe["htf_fast"] > dataframe["htf_slow"])
+            & (dataframe["ema_fast"] > dataframe["ema_slow"])
+            & (dataframe["close"] > dataframe["ema_slow"])
         )
-        down = (dataframe["ema_fast"] < dataframe["ema_slow"]) & (
-            dataframe["close"] < dataframe["ema_slow"]
+        down = (
+            (dataframe["htf_fast"] < dataframe["htf_slow"])
+            & (dataframe["ema_fast"] < dataframe["ema_slow"])
+            & (dataframe["close"] < dataframe["ema_slow"])
         )
         long_fund = dataframe["funding_bias"] != risk.FundingBias.SHORT_FAVOURABLE.value
         short_fund = dataframe["funding_bias"] != risk.FundingBias.LONG_FAVOURABLE.value
@@ -162,11 +180,12 @@ class FuturesAIRiskStrategy(IStrategy):
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        # leave on exhaustion or when the 4h trend turns; stops and ROI do the rest
         exit_long = (dataframe["rsi"] > self.exit_rsi_long.value) | (
-            dataframe["close"] < dataframe["ema_slow"]
+            dataframe["htf_fast"] < dataframe["htf_slow"]
         )
         exit_short = (dataframe["rsi"] < self.exit_rsi_short.value) | (
-            dataframe["close"] > dataframe["ema_slow"]
+            dataframe["htf_fast"] > dataframe["htf_slow"]
         )
         dataframe.loc[exit_long & (dataframe["volume"] > 0), "exit_long"] = 1
         dataframe.loc[exit_short & (dataframe["volume"] > 0), "exit_short"] = 1
@@ -262,13 +281,12 @@ class FuturesAIRiskStrategy(IStrategy):
         after_fill: bool,
         **kwargs,
     ) -> float | None:
-        # current_profit and the returned value are stake-relative (leverage included)
+        # current_profit and the returned value are stake-relative (leverage included):
+        # break-even (+lock) after the trigger, then trail ``trail_distance`` behind the profit
         if current_profit >= self.breakeven_trigger.value:
+            lock = max(self.breakeven_lock.value, current_profit - self.trail_distance.value)
             return stoploss_from_open(
-                self.breakeven_lock.value,
-                current_profit,
-                is_short=trade.is_short,
-                leverage=trade.leverage,
+                lock, current_profit, is_short=trade.is_short, leverage=trade.leverage
             )
         return None
 

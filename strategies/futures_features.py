@@ -112,3 +112,30 @@ def merge_mark(df: pd.DataFrame, mark: pd.DataFrame | None, mark_timeframe: str)
     for c in ("mark_close", "mark_ema", "mark_trend"):
         df[c] = merged[c].to_numpy()
     return df
+
+
+def merge_completed(
+    df: pd.DataFrame, inf: pd.DataFrame | None, timeframe: str, columns: dict[str, str]
+) -> pd.DataFrame:
+    """Merge columns of a higher-timeframe frame, each row available once its candle closed.
+
+    ``columns`` maps source column -> new column name. Rows of ``inf`` are candles opened at
+    ``date``; they become visible to 15m rows whose open is >= date + timeframe.
+    """
+    if inf is None or inf.empty:
+        for new in columns.values():
+            df[new] = np.nan
+        return df
+    right = inf[["date", *columns]].rename(columns=columns).copy()
+    right["date"] = pd.to_datetime(right["date"], utc=True) + _tf(timeframe)
+    left = df[["date"]].copy()
+    left["_order"] = np.arange(len(left))
+    merged = pd.merge_asof(
+        left.sort_values("date"),
+        right.sort_values("date").astype({"date": left["date"].dtype}),
+        on="date",
+        direction="backward",
+    ).sort_values("_order")
+    for new in columns.values():
+        df[new] = merged[new].to_numpy()
+    return df

@@ -44,7 +44,7 @@ class FakeDataProvider:
     """The subset of freqtrade's DataProvider the strategies use.
 
     With ``cut`` set (the open time of the last 15m candle), funding events after the cut and
-    mark candles not complete at the cut candle's close are withheld, like in live trading.
+    mark / higher-timeframe candles not complete at the cut candle's close are withheld, like in live trading.
     """
 
     def __init__(self, pairs: list[str], cut: pd.Timestamp | None = None, mark_tf: str = "8h"):
@@ -66,8 +66,8 @@ class FakeDataProvider:
             if self.cut is not None:
                 df = df[df["date"] <= self.cut + pd.Timedelta("15min")]
             return df.reset_index(drop=True)
-        if ct == "mark":
-            df = load(pair, f"{timeframe}-mark")
+        if ct in ("mark", "futures"):
+            df = load(pair, f"{timeframe}-{ct}")
             if self.cut is not None:
                 done = df["date"] + pd.Timedelta(timeframe) <= self.cut + pd.Timedelta("15min")
                 df = df[done]
