@@ -34,12 +34,22 @@ def ft_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     init_db(f"sqlite:///{path}")
     for i, (pair, strat, short, lev, ff, pnl, reason) in enumerate(TRADES):
         t = Trade(
-            pair=pair, exchange="binance", strategy=strat, is_short=short, leverage=lev,
-            trading_mode=TradingMode.FUTURES, stake_amount=100.0, amount=1.0,
-            open_rate=100.0, fee_open=0.0005, fee_close=0.0005, funding_fees=ff,
-            open_date=T0 + timedelta(hours=i), is_open=pnl is None,
+            pair=pair,
+            exchange="binance",
+            strategy=strat,
+            is_short=short,
+            leverage=lev,
+            trading_mode=TradingMode.FUTURES,
+            stake_amount=100.0,
+            amount=1.0,
+            open_rate=100.0,
+            fee_open=0.0005,
+            fee_close=0.0005,
+            funding_fees=ff,
+            open_date=T0 + timedelta(hours=i),
+            is_open=pnl is None,
             liquidation_price=90.0 if not short else 110.0,
-        )  # fmt: skip
+        )
         if pnl is not None:
             t.close_rate = 101.0
             t.close_date = T0 + timedelta(hours=i + 1)
@@ -66,11 +76,22 @@ def test_report_from_freqtrade_written_db(ft_db: Path) -> None:
 def test_cli_table_and_png_over_two_databases(ft_db: Path, tmp_path: Path) -> None:
     png = tmp_path / "futures.png"
     res = subprocess.run(
-        [sys.executable, "-m", "risk_exporter.analytics", "--db", f"bot1={ft_db}",
-         "--db", f"probe={FIXTURES.parent / 'dryrun-tradesv3.sqlite'}", "--png", str(png)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "risk_exporter.analytics",
+            "--db",
+            f"bot1={ft_db}",
+            "--db",
+            f"probe={FIXTURES.parent / 'dryrun-tradesv3.sqlite'}",
+            "--png",
+            str(png),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
         env={"PYTHONPATH": str(MONITORING / "exporter"), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     total = next(line for line in lines if line.startswith("all "))

@@ -36,8 +36,11 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
         }
         with monitoring_stack(tmp_path, exporter_cfg, tg.url, TOKEN, CHAT) as st:
             # Healthy: positions far from liquidation, nothing about them reaches Telegram.
-            wait_for(lambda: 'risk_position_liquidation_distance_ratio{bot="alpha"' in st.metrics(),
-                     15, "positions exported")  # fmt: skip
+            wait_for(
+                lambda: 'risk_position_liquidation_distance_ratio{bot="alpha"' in st.metrics(),
+                15,
+                "positions exported",
+            )
             # Drive alpha's BTC long to 1.8 % above its 93,337.3 liquidation price.
             bot_a.update_position("BTC/USDT:USDT", current_rate=95_000.0)
             msg = wait_for(
@@ -53,10 +56,14 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
             # beta goes down: BotDown reaches Telegram, and its position alerts are inhibited.
             bot_b.update_position("ETH/USDT:USDT", current_rate=4_700.0)  # 2.6 % from liq
             wait_for(
-                lambda: any(a["labels"]["alertname"] == "LiquidationApproaching"
-                            and a["labels"]["bot"] == "beta" for a in st.firing()),
-                30, "beta liquidation alert in Prometheus",
-            )  # fmt: skip
+                lambda: any(
+                    a["labels"]["alertname"] == "LiquidationApproaching"
+                    and a["labels"]["bot"] == "beta"
+                    for a in st.firing()
+                ),
+                30,
+                "beta liquidation alert in Prometheus",
+            )
             bot_b.failing = 503
             wait_for(
                 lambda: [m for m in tg.messages if "Bot API unreachable" in m["message"]["text"]],
@@ -64,9 +71,10 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
                 "BotDown message",
             )
             beta_liq = [
-                m for m in tg.messages
+                m
+                for m in tg.messages
                 if "Liquidation" in m["message"]["text"] and "beta" in m["message"]["text"]
-            ]  # fmt: skip
+            ]
             # beta's liquidation alert fired before the outage may have been sent once;
             # after BotDown it must be inhibited (no resend), checked via Alertmanager.
             alerts = wait_for(

@@ -115,12 +115,14 @@ def test_snapshot_from_recorded_dry_run(recorded: dict[str, Any], tmp_path: Path
 
 
 def test_exchange_errors_counted_once_and_only_errors(recorded: dict[str, Any]) -> None:
-    logs = {"logs": [
-        ["t", 1000.0, "freqtrade.exchange.common", "WARNING", "retrying still for 3 times"],
-        ["t", 2000.0, "freqtrade.freqtradebot", "ERROR", "TemporaryError: binance 503"],
-        ["t", 3000.0, "freqtrade.exchange.exchange", "INFO", "Using CCXT"],
-        ["t", 4000.0, "freqtrade.worker", "WARNING", "Strategy slow"],
-    ]}  # fmt: skip
+    logs = {
+        "logs": [
+            ["t", 1000.0, "freqtrade.exchange.common", "WARNING", "retrying still for 3 times"],
+            ["t", 2000.0, "freqtrade.freqtradebot", "ERROR", "TemporaryError: binance 503"],
+            ["t", 3000.0, "freqtrade.exchange.exchange", "INFO", "Using CCXT"],
+            ["t", 4000.0, "freqtrade.worker", "WARNING", "Strategy slow"],
+        ]
+    }
     pats = ("TemporaryError",)
     assert count_exchange_errors(logs, 0.0, pats) == (2, 4000.0)
     assert count_exchange_errors(logs, 1500.0, pats) == (1, 4000.0)
@@ -151,9 +153,20 @@ def test_collector_exposes_recorded_positions(tmp_path: Path) -> None:
     btc = {"bot": "a", "pair": "BTC/USDT:USDT", "side": "long"}
     assert val(s, "risk_position_stake_limit_ratio", **btc) > 1
     assert val(s, "risk_bot_polls_total", bot="a") == 1
-    assert val(s, "risk_bot_info", bot="a", strategy="MonitorProbe", stake_currency="USDT",
-               trading_mode="futures", margin_mode="isolated", dry_run="true",
-               version="2026.9") == 1  # fmt: skip
+    assert (
+        val(
+            s,
+            "risk_bot_info",
+            bot="a",
+            strategy="MonitorProbe",
+            stake_currency="USDT",
+            trading_mode="futures",
+            margin_mode="isolated",
+            dry_run="true",
+            version="2026.9",
+        )
+        == 1
+    )
 
 
 def test_one_failing_bot_does_not_hide_the_others(tmp_path: Path) -> None:
@@ -211,8 +224,12 @@ def test_drawdown_peak_funding_and_exchange_errors(tmp_path: Path) -> None:
         assert poll_once(st, api, cfg, PeakStore(state_file), NOW + 15, Clock(0))
         fake.set("profit", {**profit, "profit_all_coin": -110.0})
         fake.update_position("BTC/USDT:USDT", funding_fees=-2.5, profit_abs=10.0)
-        fake.add_log("WARNING", "freqtrade.exchange.common", "_async_get_candle_history() returned "
-                     "exception: TemporaryError. Retrying still for 3 times.")  # fmt: skip
+        fake.add_log(
+            "WARNING",
+            "freqtrade.exchange.common",
+            "_async_get_candle_history() returned "
+            "exception: TemporaryError. Retrying still for 3 times.",
+        )
         fake.add_log("ERROR", "freqtrade.freqtradebot", "Unable to create order: ExchangeError")
         assert poll_once(st, api, cfg, PeakStore(state_file), NOW + 30, Clock(0))
         assert poll_once(st, api, cfg, PeakStore(state_file), NOW + 45, Clock(0))

@@ -50,16 +50,23 @@ def ft_config(tmp: Path, ex_url: str, api_port: int) -> dict[str, Any]:
     urls = {
         k: f"{ex_url}/fapi/{v}"
         for k, v in (
-            ("fapiPublic", "v1"), ("fapiPublicV2", "v2"), ("fapiPublicV3", "v3"),
-            ("fapiPrivate", "v1"), ("fapiPrivateV2", "v2"), ("fapiPrivateV3", "v3"),
+            ("fapiPublic", "v1"),
+            ("fapiPublicV2", "v2"),
+            ("fapiPublicV3", "v3"),
+            ("fapiPrivate", "v1"),
+            ("fapiPrivateV2", "v2"),
+            ("fapiPrivateV3", "v3"),
         )
-    }  # fmt: skip
+    }
     urls["fapiData"] = f"{ex_url}/futures/data"
     ccxt = {
         "urls": {"api": urls},
-        "options": {"fetchMarkets": {"types": ["linear"]}, "fetchCurrencies": False,
-                    "fetchMargins": False},
-    }  # fmt: skip
+        "options": {
+            "fetchMarkets": {"types": ["linear"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+        },
+    }
     pricing = {"price_side": "same", "use_order_book": True, "order_book_top": 1}
     return {
         "trading_mode": "futures",
@@ -108,8 +115,17 @@ def exchange_and_bot(tmp: Path) -> Iterator[tuple[str, FtRestClient, str]]:
     ex_port, api_port = free_port(), free_port()
     ex_url = f"http://127.0.0.1:{ex_port}"
     env = {**os.environ, "PYTHONPATH": str(EXCHANGE)}
-    ex_cmd = [sys.executable, "-m", "replay_exchange", "--data", str(DATA),
-              "--state", str(tmp / "exchange-state.json"), "--port", str(ex_port)]  # fmt: skip
+    ex_cmd = [
+        sys.executable,
+        "-m",
+        "replay_exchange",
+        "--data",
+        str(DATA),
+        "--state",
+        str(tmp / "exchange-state.json"),
+        "--port",
+        str(ex_port),
+    ]
     (tmp / "user_data" / "data").mkdir(parents=True)
     cfg = tmp / "freqtrade.json"
     cfg.write_text(json.dumps(ft_config(tmp, ex_url, api_port)))
@@ -118,8 +134,11 @@ def exchange_and_bot(tmp: Path) -> Iterator[tuple[str, FtRestClient, str]]:
         wait_for(lambda: http_json(f"{ex_url}/fapi/v1/time"), 30, "replay exchange")
         with process([str(ft), "trade", "-c", str(cfg)], tmp / "freqtrade.log"):
             client = FtRestClient(f"http://127.0.0.1:{api_port}", "monitor", "monitor-pw")
-            wait_for(lambda: (client.show_config() or {}).get("state") == "running", 90,
-                     "freqtrade running")  # fmt: skip
+            wait_for(
+                lambda: (client.show_config() or {}).get("state") == "running",
+                90,
+                "freqtrade running",
+            )
             yield ex_url, client, f"http://127.0.0.1:{api_port}"
 
 
@@ -132,8 +151,9 @@ def test_position_driven_toward_liquidation_alerts_telegram(tmp_path: Path) -> N
         assert res and res.get("trade_id"), res
         trade = wait_for(
             lambda: [t for t in client.status() if t["liquidation_price"] and t["amount"] > 0],
-            60, "filled position with a liquidation price",
-        )[0]  # fmt: skip
+            60,
+            "filled position with a liquidation price",
+        )[0]
         liq = float(trade["liquidation_price"])
         pw = tmp_path / "pw"
         pw.write_text("monitor-pw")
@@ -142,9 +162,16 @@ def test_position_driven_toward_liquidation_alerts_telegram(tmp_path: Path) -> N
             "request_timeout_seconds": 5,
             "liquidation_distance_threshold_ratio": 0.05,
             "funding": {"enabled": True, "exchange_url": ex_url},
-            "bots": [{"name": "live1", "url": api_url, "username": "monitor",
-                      "password_file": str(pw), "max_open_trades": 3}],
-        }  # fmt: skip
+            "bots": [
+                {
+                    "name": "live1",
+                    "url": api_url,
+                    "username": "monitor",
+                    "password_file": str(pw),
+                    "max_open_trades": 3,
+                }
+            ],
+        }
         with monitoring_stack(tmp_path / "stack", exporter_cfg, tg.url, TOKEN, CHAT) as st:
             lbl = f'bot="live1",pair="{PAIR}",side="long"'
             wait_for(lambda: lbl in st.metrics(), 30, "position exported")
@@ -168,8 +195,9 @@ def test_position_driven_toward_liquidation_alerts_telegram(tmp_path: Path) -> N
             post(f"{ex_url}/_control/price", {"symbol": "BTCUSDT", "price": round(liq * 1.02, 1)})
             msg = wait_for(
                 lambda: [m for m in tg.messages if "Liquidation" in m["message"]["text"]],
-                90, "liquidation alert in the Telegram stand-in",
-            )[0]  # fmt: skip
+                90,
+                "liquidation alert in the Telegram stand-in",
+            )[0]
             text = msg["message"]["text"]
             expected = f"{round(liq):,}"
             assert f"🚨 Liquidation price approaching: ${expected}" in text, text

@@ -123,9 +123,17 @@ HEADERS = ("trades", "open", "long", "short", "avg lev", "funding paid", "liq.",
 
 
 def _row(name: str, g: Group) -> list[str]:
-    return [name, str(g.trades), str(g.open), str(g.long), str(g.short),
-            f"{g.avg_leverage:.2f}", f"{g.funding_paid:.4f}", str(g.liquidations),
-            f"{g.pnl:.4f}"]  # fmt: skip
+    return [
+        name,
+        str(g.trades),
+        str(g.open),
+        str(g.long),
+        str(g.short),
+        f"{g.avg_leverage:.2f}",
+        f"{g.funding_paid:.4f}",
+        str(g.liquidations),
+        f"{g.pnl:.4f}",
+    ]
 
 
 def table(title: str, groups: dict[str, Group]) -> str:
@@ -174,8 +182,12 @@ def draw_png(rep: Report, out: Path) -> None:
     bars(ax_pair, rep.by_pair, "pnl", "PnL per pair (USDT)")
     names = sorted(rep.by_pair)
     ax_side.bar(names, [rep.by_pair[n].long for n in names], label="long")
-    ax_side.bar(names, [rep.by_pair[n].short for n in names],
-                bottom=[rep.by_pair[n].long for n in names], label="short")  # fmt: skip
+    ax_side.bar(
+        names,
+        [rep.by_pair[n].short for n in names],
+        bottom=[rep.by_pair[n].long for n in names],
+        label="short",
+    )
     ax_side.set_title(
         f"Trades: {rep.total.long} long / {rep.total.short} short, "
         f"avg leverage {rep.total.avg_leverage:.1f}x, {rep.total.liquidations} liquidations"
@@ -189,8 +201,11 @@ def draw_png(rep: Report, out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="risk_exporter.analytics", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="risk_exporter.analytics",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--db", action="append", required=True, help="[name=]path to tradesv3.sqlite")
     ap.add_argument("--png", type=Path, help="write the chart here")
     args = ap.parse_args(argv)

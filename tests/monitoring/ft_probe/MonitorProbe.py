@@ -30,7 +30,15 @@ class MonitorProbe(IStrategy):
         dataframe["exit_short"] = 0
         return dataframe
 
-    def leverage(self, pair: str, current_time: Any, current_rate: float,
-                 proposed_leverage: float, max_leverage: float, entry_tag: str | None,
-                 side: str, **kwargs: Any) -> float:  # fmt: skip
+    def leverage(
+        self,
+        pair: str,
+        current_time: Any,
+        current_rate: float,
+        proposed_leverage: float,
+        max_leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
         return 5.0
