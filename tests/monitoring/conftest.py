@@ -1,25 +1,12 @@
-"""Shared fixtures for the risk monitor tests (exporter, rules, Alertmanager, analytics)."""
+"""Fixtures for the risk monitor tests; importing mon_paths puts the exporter package and
+monitoring/tools on sys.path for every test module here."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-MONITORING = REPO / "monitoring"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dryrun"
-sys.path[:0] = [str(MONITORING / "exporter"), str(MONITORING / "tools")]
-
-
-def need_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package: see docs/monitoring.md)")
-    return path
+from mon_paths import FIXTURES
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import re
 import subprocess
 
 import yaml
-
-from conftest import MONITORING, need_binary
+from mon_paths import MONITORING, need_binary
 
 PROM = MONITORING / "prometheus"
 AM = MONITORING / "alertmanager"

@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 from fake_freqtrade import FakeFreqtrade
+from mon_paths import MONITORING
 from prometheus_client import CollectorRegistry, generate_latest
 from risk_exporter.client import make_client
 from risk_exporter.collector import RiskCollector
 from risk_exporter.config import parse_config
 from risk_exporter.poller import BotState, FundingRates, poll_once
 from risk_exporter.state import PeakStore
-
-from conftest import MONITORING
 
 DASHBOARD = MONITORING / "grafana" / "dashboard.json"
 NODE_AND_BACKUP = {

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fake_freqtrade import FakeFreqtrade
+from mon_stack import http_json, monitoring_stack, wait_for
 from telegram_standin import TelegramStandIn
-
-from stack import http_json, monitoring_stack, wait_for
 
 TOKEN = "5555:e2e-token"
 CHAT = -1001234
 
 
+@pytest.mark.slow
 def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text("monitor-pw\n")

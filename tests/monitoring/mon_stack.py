@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from conftest import MONITORING, REPO, need_binary
+from mon_paths import MONITORING, REPO, need_binary
 
 PY = sys.executable
 

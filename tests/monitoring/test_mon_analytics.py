@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from mon_paths import FIXTURES, MONITORING
 from risk_exporter import analytics
-
-from conftest import FIXTURES, MONITORING
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

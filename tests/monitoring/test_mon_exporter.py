@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fake_freqtrade import FakeFreqtrade
+from mon_paths import MONITORING
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from risk_exporter.client import make_client
@@ -20,8 +21,6 @@ from risk_exporter.config import ConfigError, load_config, parse_config
 from risk_exporter.poller import BotState, poll_once
 from risk_exporter.snapshot import build_snapshot, count_exchange_errors
 from risk_exporter.state import PeakStore
-
-from conftest import MONITORING
 
 NOW = 1795604410.0  # a few seconds after the recording
 

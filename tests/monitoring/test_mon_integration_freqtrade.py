@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 from freqtrade_client import FtRestClient
+from mon_paths import REPO
+from mon_stack import free_port, http_json, monitoring_stack, process, wait_for
 from telegram_standin import TelegramStandIn
-
-from conftest import REPO
-from stack import free_port, http_json, monitoring_stack, process, wait_for
 
 EXCHANGE = REPO / "exchange"
 DATA = REPO / "files" / "data" / "binance"
@@ -142,6 +141,7 @@ def exchange_and_bot(tmp: Path) -> Iterator[tuple[str, FtRestClient, str]]:
             yield ex_url, client, f"http://127.0.0.1:{api_port}"
 
 
+@pytest.mark.slow
 def test_position_driven_toward_liquidation_alerts_telegram(tmp_path: Path) -> None:
     with (
         exchange_and_bot(tmp_path) as (ex_url, client, api_url),
