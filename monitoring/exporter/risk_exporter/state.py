@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,8 @@ class PeakStore:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.peaks: dict[str, float] = {}
+        # Poll threads of different bots share one file.
+        self._lock = threading.Lock()
         if path is not None and path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -26,14 +29,15 @@ class PeakStore:
         return self.peaks.get(bot)
 
     def set(self, bot: str, peak: float) -> None:
-        if self.peaks.get(bot) == peak:
-            return
-        self.peaks[bot] = peak
-        if self.path is None:
-            return
-        # Write-then-rename: a crash mid-write never leaves a truncated state file.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"peak_equity": self.peaks}, fh)
-        os.replace(tmp, self.path)
+        with self._lock:
+            if self.peaks.get(bot) == peak:
+                return
+            self.peaks[bot] = peak
+            if self.path is None:
+                return
+            # Write-then-rename: a crash mid-write never leaves a truncated state file.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"peak_equity": self.peaks}, fh)
+            os.replace(tmp, self.path)
