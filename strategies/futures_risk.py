@@ -48,7 +48,7 @@ VOL_HIGH_MIN = 0.035  # at or above: high volatility -> 2x
 
 # --- funding ---------------------------------------------------------------------------------
 # Binance funding per 8 h event. The baseline (interest component) is +0.0001 (0.01 %) and
-# about 40 % of all events sit exactly on it; see docs/strategies.md for the quantiles.
+# 31 % of all events (2023-01..2025-09) sit exactly on it; docs/strategies.md has the quantiles.
 FUNDING_LONG_FAVOURABLE_MAX = -0.00002  # rate at or below: shorts pay longs -> favours longs
 FUNDING_SHORT_FAVOURABLE_MIN = 0.00015  # rate at or above: longs pay well above baseline
 

@@ -187,8 +187,18 @@ def write_config(path: Path, cfg: dict[str, Any]) -> Path:
     return path
 
 
-def freqtrade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def freqtrade(
+    *args: str, cwd: Path | None = None, strategy_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run freqtrade. ``strategy_path`` goes on PYTHONPATH: hyperopt's worker processes
+    unpickle the strategy and must be able to import its shared modules (futures_risk,
+    futures_features), which freqtrade only puts on sys.path in the main process."""
     exe = ROOT / ".venv" / "bin" / "freqtrade"
+    env = dict(os.environ)
+    if strategy_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(strategy_path), env.get("PYTHONPATH", "")) if p
+        )
     return subprocess.run(
-        [str(exe), *args], cwd=cwd or ROOT, text=True, capture_output=True, check=False
+        [str(exe), *args], cwd=cwd or ROOT, text=True, capture_output=True, check=False, env=env
     )

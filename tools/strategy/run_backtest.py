@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 *args.extra,
             ]
         t0 = time.time()
-        res = ftconfig.freqtrade(*cmd)
+        res = ftconfig.freqtrade(*cmd, strategy_path=args.strategy_path.resolve())
         wall = time.time() - t0
     (out / f"freqtrade-{cmd[0]}.log").write_text(res.stdout + res.stderr)
     if args.hyperopt:
