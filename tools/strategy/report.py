@@ -87,22 +87,30 @@ def strategy_rows(results: Path, wallet: float) -> tuple[list[dict], dict[str, p
 def buy_and_hold(data: Path, span: tuple, wallet: float) -> tuple[dict, pd.Series]:
     start, end = span
     closes = []
+    funding = 0.0
     for base in PAIRS:
         c = pd.read_feather(data / "futures" / f"{base}_USDT_USDT-15m-futures.feather")
         c = c.set_index("date").close
         c = c[(c.index >= start) & (c.index < end + pd.Timedelta("1D"))]
         closes.append(c.resample("1D").last() / c.iloc[0])
+        # what a 1x perpetual long of wallet/5 would have paid (negative) or received
+        f = pd.read_feather(data / "futures" / f"{base}_USDT_USDT-8h-funding_rate.feather")
+        rate = (f["open"] if "open" in f.columns else f["funding_rate"]).to_numpy()
+        at = pd.Series(rate, index=f["date"])
+        at = at[(at.index > c.index[0]) & (at.index <= c.index[-1])]
+        value = wallet / len(PAIRS) * c.reindex(at.index, method="ffill") / c.iloc[0]
+        funding -= float((at * value).sum())
     eq = wallet * pd.concat(closes, axis=1).mean(axis=1)
     m = metrics(eq, wallet)
     row = {
-        "name": "Buy & hold (equal weight, 1x, price only)",
+        "name": "Buy & hold (equal weight, 1x)",
         **m,
         "profit_factor": float("nan"),
         "trades": 5,
         "long": 5,
         "short": 0,
         "avg_leverage": 1.0,
-        "funding": float("nan"),
+        "funding": funding,
         "liquidations": 0,
         "fees": float("nan"),
     }
@@ -171,8 +179,9 @@ def main() -> int:
         "",
         "Metrics from daily equity (realised P&L at trade close; buy & hold marked at the daily"
         " close). Sortino: mean / downside deviation of daily returns x sqrt(365).",
-        "Buy & hold holds 1/5 of the capital in each pair's perpetual price, no leverage; a perp"
-        " long would additionally have paid funding (not included).",
+        "Buy & hold holds 1/5 of the capital in each pair at 1x from the first candle; its return"
+        " is price only, the funding column shows what perpetual longs of that size would have"
+        " paid (not deducted from the return).",
     ]
     args.out.write_text("\n".join(lines) + "\n")
     (args.out.with_suffix(".json")).write_text(json.dumps(rows, indent=2, default=str))
