@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -44,6 +45,16 @@ def metrics(equity: pd.Series, start_value: float) -> dict[str, float]:
 def strategy_rows(results: Path, wallet: float) -> tuple[list[dict], dict[str, pd.Series], tuple]:
     stats = load_backtest_stats(results)
     rows, curves = [], {}
+    slim = {
+        n: {
+            k: v
+            for k, v in st.items()
+            if k not in ("trades", "periodic_breakdown", "orders", "daily_profit")
+        }
+        for n, st in stats["strategy"].items()
+    }
+    summary_path = results / "freqtrade-summary.json"
+    summary_path.write_text(json.dumps(slim, indent=1, default=str))
     span = None
     for name, s in stats["strategy"].items():
         t = pd.DataFrame(s["trades"])
@@ -72,6 +83,11 @@ def strategy_rows(results: Path, wallet: float) -> tuple[list[dict], dict[str, p
                 "avg_leverage": float(t.leverage.mean()) if not t.empty else float("nan"),
                 "funding": float(t.funding_fees.sum()) if not t.empty else 0.0,
                 "liquidations": int((t.exit_reason == "liquidation").sum()) if not t.empty else 0,
+                "leverage_counts": {
+                    f"{k:g}x": int(v) for k, v in t.leverage.value_counts().sort_index().items()
+                }
+                if not t.empty
+                else {},
                 "fees": float(
                     (
                         t.fee_open * t.amount * t.open_rate + t.fee_close * t.amount * t.close_rate
@@ -177,6 +193,17 @@ def main() -> int:
         )
     lines += [
         "",
+        "Leverage used per trade: "
+        + "; ".join(
+            f"{r['name']}: "
+            + ", ".join(f"{k} {v}" for k, v in r.get("leverage_counts", {}).items())
+            for r in rows
+            if r.get("leverage_counts")
+        )
+        + ".",
+    ]
+    lines += [
+        "",
         "Metrics from daily equity (realised P&L at trade close; buy & hold marked at the daily"
         " close). Sortino: mean / downside deviation of daily returns x sqrt(365).",
         "Buy & hold holds 1/5 of the capital in each pair at 1x from the first candle; its return"
@@ -184,6 +211,7 @@ def main() -> int:
         " paid (not deducted from the return).",
     ]
     args.out.write_text("\n".join(lines) + "\n")
+    shutil.copy2(args.results / "freqtrade-summary.json", args.out.with_suffix(".freqtrade.json"))
     (args.out.with_suffix(".json")).write_text(json.dumps(rows, indent=2, default=str))
     print("\n".join(lines))
     return 0
