@@ -23,7 +23,8 @@ STRAT_DOWNLOAD_DIR ?= user_data/data/binance
 STRAT_DOWNLOAD_TIMERANGE ?= 20230101-
 
 .PHONY: strategies-list strategies-test strategies-calibrate strategies-download \
-        strategies-backtest strategies-hyperopt strategies-report strategies-benchmark
+        strategies-backtest strategies-hyperopt strategies-report strategies-benchmark \
+        strategies-lookahead
 
 strategies-list: ## freqtrade list-strategies on strategies/
 	$(STRAT_FT) list-strategies --strategy-path strategies --userdir .cache/strategies/user_data
@@ -67,3 +68,6 @@ strategies-report: ## Markdown report + equity-curve PNG from the last strategie
 
 strategies-benchmark: ## wall time and peak memory of each strategy next to the sample strategy
 	$(STRAT_PY) $(STRAT_TOOLS)/benchmark.py --data $(STRAT_DATA) --out docs/reports/benchmark.md
+
+strategies-lookahead: ## freqtrade lookahead-analysis of both strategies (repository slice)
+	$(STRAT_PY) $(STRAT_TOOLS)/lookahead.py --out docs/reports/lookahead.md
