@@ -14,7 +14,7 @@ STRAT_PAIRS ?= BTC/USDT:USDT ETH/USDT:USDT SOL/USDT:USDT BNB/USDT:USDT ADA/USDT:
 STRAT_LIST ?= RossCameronFuturesStrategy FuturesAIRiskStrategy SampleShortStrategy
 STRAT_TIMERANGE ?=
 # hyperopt: in-sample fit window and out-of-sample check window (33-month set)
-STRAT_HYPEROPT_STRATEGY ?= RossCameronFuturesStrategy
+STRAT_HYPEROPT_STRATEGIES ?= RossCameronFuturesStrategy FuturesAIRiskStrategy
 STRAT_IS ?= 20230101-20241231
 STRAT_OOS ?= 20250101-20250930
 STRAT_EPOCHS ?= 100
@@ -27,6 +27,7 @@ STRAT_DOWNLOAD_TIMERANGE ?= 20230101-
         strategies-lookahead
 
 strategies-list: ## freqtrade list-strategies on strategies/
+	@mkdir -p .cache/strategies/user_data
 	$(STRAT_FT) list-strategies --strategy-path strategies --userdir .cache/strategies/user_data
 
 strategies-test: ## pytest tests/strategies (risk module, signals, look-ahead, backtest invariants)
@@ -36,14 +37,13 @@ strategies-calibrate: ## volatility tiers and funding thresholds on $(STRAT_DATA
 	$(STRAT_PY) $(STRAT_TOOLS)/calibrate.py --data $(STRAT_DATA) \
 	    --out docs/reports/calibration.md --json docs/reports/calibration.json
 
-# On a server with access to Binance: 15m/1h/4h futures candles plus funding rate and mark
-# (freqtrade downloads funding_rate and mark with --trading-mode futures). Offline (no route
+# On a server with access to Binance: 15m/1h/4h futures candles; in futures mode freqtrade
+# also downloads the funding-rate and mark candles (at its funding/mark timeframes). Offline (no route
 # to fapi.binance.com) it says where the data comes from instead.
 strategies-download: ## freqtrade download-data (15m 1h 4h + funding + mark) for the five pairs
 	@if $(STRAT_PY) -c "import socket; socket.create_connection(('fapi.binance.com', 443), 5)" 2>/dev/null; then \
 	  $(STRAT_FT) download-data --exchange binance --trading-mode futures \
 	    --pairs $(STRAT_PAIRS) --timeframes 15m 1h 4h \
-	    --candle-types futures funding_rate mark \
 	    --timerange $(STRAT_DOWNLOAD_TIMERANGE) --data-format-ohlcv feather \
 	    --datadir $(STRAT_DOWNLOAD_DIR); \
 	else \
@@ -58,9 +58,11 @@ strategies-backtest: ## backtest $(STRAT_LIST) with --breakdown day on $(STRAT_D
 	    $(if $(STRAT_TIMERANGE),--timerange $(STRAT_TIMERANGE))
 
 strategies-hyperopt: ## SortinoHyperOptLoss over buy sell roi stoploss on STRAT_IS, then OOS check
-	$(STRAT_PY) $(STRAT_TOOLS)/walk_forward.py --data $(STRAT_DATA) --out $(STRAT_OUT)/hyperopt \
-	    --strategy $(STRAT_HYPEROPT_STRATEGY) --in-sample $(STRAT_IS) --out-of-sample $(STRAT_OOS) \
-	    --epochs $(STRAT_EPOCHS)
+	set -e; for s in $(STRAT_HYPEROPT_STRATEGIES); do \
+	  $(STRAT_PY) $(STRAT_TOOLS)/walk_forward.py --data $(STRAT_DATA) \
+	    --out $(STRAT_OUT)/hyperopt/$$s --work .cache/strategies/wf-$$s --strategy $$s \
+	    --in-sample $(STRAT_IS) --out-of-sample $(STRAT_OOS) --epochs $(STRAT_EPOCHS); \
+	done
 
 strategies-report: ## Markdown report + equity-curve PNG from the last strategies-backtest
 	$(STRAT_PY) $(STRAT_TOOLS)/report.py --results $(STRAT_OUT)/backtest --data $(STRAT_DATA) \
