@@ -10,6 +10,7 @@ STRAT_FT := $(VENV)/bin/freqtrade
 STRAT_TOOLS := tools/strategy
 STRAT_DATA ?= $(if $(wildcard ../shared/data/binance/futures),../shared/data/binance,files/data/binance)
 STRAT_OUT ?= artifacts/strategies
+STRAT_REPORT ?= $(if $(wildcard ../shared/data/binance/futures),backtest-full,backtest-slice)
 STRAT_PAIRS ?= BTC/USDT:USDT ETH/USDT:USDT SOL/USDT:USDT BNB/USDT:USDT ADA/USDT:USDT
 STRAT_LIST ?= RossCameronFuturesStrategy FuturesAIRiskStrategy SampleShortStrategy
 STRAT_TIMERANGE ?=
@@ -66,7 +67,8 @@ strategies-hyperopt: ## SortinoHyperOptLoss over buy sell roi stoploss on STRAT_
 
 strategies-report: ## Markdown report + equity-curve PNG from the last strategies-backtest
 	$(STRAT_PY) $(STRAT_TOOLS)/report.py --results $(STRAT_OUT)/backtest --data $(STRAT_DATA) \
-	    --out docs/reports/backtest.md --png docs/reports/equity.png
+	    --out docs/reports/$(STRAT_REPORT).md --png docs/reports/equity-$(STRAT_REPORT:backtest-%=%).png \
+	    --title "$(if $(filter backtest-full,$(STRAT_REPORT)),Full development period,Repository slice)"
 
 strategies-benchmark: ## wall time and peak memory of each strategy next to the sample strategy
 	$(STRAT_PY) $(STRAT_TOOLS)/benchmark.py --data $(STRAT_DATA) --out docs/reports/benchmark.md
