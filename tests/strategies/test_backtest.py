@@ -17,6 +17,7 @@ import futures_risk as risk
 import pandas as pd
 import pytest
 import run_backtest
+import strat_helpers  # noqa: F401  (puts strategies/ and tools/strategy on sys.path)
 from freqtrade.data.btanalysis import load_backtest_stats
 
 STOP_EXITS = {"stop_loss", "trailing_stop_loss", "stoploss_on_exchange"}

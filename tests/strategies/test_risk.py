@@ -238,7 +238,7 @@ def test_funding_classification():
 
 def test_funding_thresholds_fire_on_real_data():
     """A 1 % threshold would never fire; the calibrated ones do on the repository slice."""
-    from conftest import PAIRS, load
+    from strat_helpers import PAIRS, load
 
     rates = np.concatenate([load(p, "8h-funding_rate")["funding_rate"].to_numpy() for p in PAIRS])
     classes = set(risk.classify_funding_array(rates))

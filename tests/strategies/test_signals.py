@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PAIRS, FakeDataProvider, analyze, load, make_strategy
+from strat_helpers import PAIRS, FakeDataProvider, analyze, load, make_strategy
 
 SIGNALS = ["enter_long", "enter_short", "exit_long", "exit_short"]
 NAMES = ["RossCameronFuturesStrategy", "FuturesAIRiskStrategy"]
