@@ -143,3 +143,40 @@ def test_mark_merge_uses_only_completed_candles(candles):
     assert df.loc[before, "mark_close"].isna().all()
     at = df.index[df["date"] == first["date"] + pd.Timedelta("8h")][0]
     assert df.loc[at, "mark_close"] == first["close"]
+
+
+@pytest.mark.parametrize("bad", [0.001, 0.03])
+def test_out_of_range_risk_config_fails_at_bot_start(bad, strategy_classes):
+    strat = make_strategy(strategy_classes["FuturesAIRiskStrategy"], FakeDataProvider(PAIRS))
+    strat.config["futures_risk"] = {"risk_per_trade": bad}
+    with pytest.raises(ValueError, match="risk_per_trade"):
+        strat.bot_start()
+    strat.config["futures_risk"] = {"risk_per_trade": 0.01, "max_leverage": 12}
+    with pytest.raises(ValueError, match="max_leverage"):
+        strat.bot_start()
+    strat.config["futures_risk"] = {"risk_per_trade": 0.02, "max_leverage": 5}
+    strat.bot_start()
+    assert strat.risk_per_trade == 0.02 and strat.max_leverage_cfg == 5.0
+
+
+def test_ai_leverage_callback_follows_volatility_tier(strategy_classes, candles):
+    """leverage() reads the last analysed candle's 24 h volatility and applies the caps."""
+    cls = strategy_classes["FuturesAIRiskStrategy"]
+    strat = make_strategy(cls, FakeDataProvider(PAIRS))
+    strat.bot_start()
+    pair = "BTC/USDT:USDT"
+    df = analyze(strat, candles[pair], pair)
+
+    class _W:
+        def get_total_stake_amount(self) -> float:
+            return 10_000.0
+
+    strat.wallets = _W()
+    seen = {}
+    for vol in (0.01, 0.025, 0.06):
+        frame = df.copy()
+        frame.loc[frame.index[-1], "vol_24h"] = vol
+        strat.dp.get_analyzed_dataframe = lambda p, tf, f=frame: (f, None)
+        seen[vol] = strat.leverage(pair, None, 1.0, 1.0, 125.0, None, "long")
+    assert seen == {0.01: 10.0, 0.025: 5.0, 0.06: 2.0}
+    assert strat.leverage(pair, None, 1.0, 1.0, 3.0, None, "short") <= 3.0
