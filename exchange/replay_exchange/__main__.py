@@ -25,11 +25,18 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_HISTORY_DAYS,
         help="days of recorded history before 'now' at first start",
     )
+    p.add_argument(
+        "--weight-limit",
+        type=int,
+        default=2400,
+        help="request weight per IP and minute before 429 (Binance: 2400)",
+    )
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
     keys = json.loads(Path(args.keys).read_text()) if args.keys else {}
     ex = Exchange(args.data, args.state, keys=keys, history_days=args.history_days)
+    ex.limiter.limit = args.weight_limit
     web.run_app(make_app(ex), host=args.host, port=args.port, access_log=None)
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WALLET = 10_000.0
 DEFAULT_LEVERAGE = 20
-MAX_CLOSED_KEPT = 2000  # closed orders/trades/income kept per account (oldest dropped)
+MAX_CLOSED_KEPT = 1000  # closed orders/trades/income kept per account (oldest dropped)
 CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET")
 
 
@@ -41,10 +41,11 @@ class Engine:
 
     # --- persistence -----------------------------------------------------------------------
     def persist(self, force: bool = False) -> None:
-        """Write the state file at most every 0.2 s unless forced (bench-friendly)."""
+        """Write the state file at most once a second unless forced; the background ticker
+        flushes what is left, so a crash loses at most about a second of activity."""
         self._dirty = True
         now = time.monotonic()
-        if force or now - self._last_save > 0.2:
+        if force or now - self._last_save > 1.0:
             self.ex.state.save()
             self._dirty = False
             self._last_save = now
@@ -598,7 +599,7 @@ class Engine:
                 self._fund(sym, rate, t1)
             t0 = t1
         doc["last_tick"] = now
-        if active or events:
+        if active or events or self._dirty:
             self.persist()
 
     def _active_symbols(self) -> set[str]:

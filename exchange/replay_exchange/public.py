@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -104,46 +105,59 @@ async def klines(request: web.Request) -> web.Response:
     )
     step = TF_MS[tf]
     d = SPECS[sym].price_precision
-    out: list[list[Any]] = []
-    for t, o, h, lo, c, v in candles:
-        if kind == "premium":
-            out.append(
-                [
-                    t,
-                    fmt(o, 8),
-                    fmt(h, 8),
-                    fmt(lo, 8),
-                    fmt(c, 8),
-                    "0",
-                    t + step - 1,
-                    "0",
-                    0,
-                    "0",
-                    "0",
-                    "0",
-                ]
-            )
-            continue
-        vol = v if kind == "trade" else 0.0
-        qv = vol * (o + h + lo + c) / 4
-        trades = int(vol * 10) if kind == "trade" else 0
-        out.append(
-            [
-                t,
-                fmt(o, d),
-                fmt(h, d),
-                fmt(lo, d),
-                fmt(c, d),
-                fmt(vol, 3),
-                t + step - 1,
-                fmt(qv, 5),
-                trades,
-                fmt(vol / 2, 3),
-                fmt(qv / 2, 5),
-                "0",
-            ]
-        )
-    return web.json_response(out)
+    # Closed candles never change: their JSON is cached (formatting dominates the cost).
+    cache: dict[tuple[str, str, str, int], str] = request.app[EX].kline_cache
+    if len(cache) > 300_000:
+        cache.clear()
+    rows: list[str] = []
+    for cndl in candles:
+        t = cndl[0]
+        key = (sym, kind, tf, t)
+        row = cache.get(key)
+        if row is None:
+            row = json.dumps(_kline_row(cndl, kind, step, d))
+            if t + step <= now:
+                cache[key] = row
+        rows.append(row)
+    return web.Response(text="[" + ",".join(rows) + "]", content_type="application/json")
+
+
+def _kline_row(
+    cndl: tuple[int, float, float, float, float, float], kind: str, step: int, d: int
+) -> list[Any]:
+    t, o, h, lo, c, v = cndl
+    if kind == "premium":
+        return [
+            t,
+            fmt(o, 8),
+            fmt(h, 8),
+            fmt(lo, 8),
+            fmt(c, 8),
+            "0",
+            t + step - 1,
+            "0",
+            0,
+            "0",
+            "0",
+            "0",
+        ]
+    vol = v if kind == "trade" else 0.0
+    qv = vol * (o + h + lo + c) / 4
+    trades = int(vol * 10) if kind == "trade" else 0
+    return [
+        t,
+        fmt(o, d),
+        fmt(h, d),
+        fmt(lo, d),
+        fmt(c, d),
+        fmt(vol, 3),
+        t + step - 1,
+        fmt(qv, 5),
+        trades,
+        fmt(vol / 2, 3),
+        fmt(qv / 2, 5),
+        "0",
+    ]
 
 
 def _funding_rows(ex: Exchange, sym: str, t0: int, t1: int) -> list[dict[str, Any]]:

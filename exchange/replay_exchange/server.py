@@ -52,6 +52,7 @@ class Exchange:
             self.state.save()
         self.replay = Replay(data, int(anchor["offset_ms"]))
         self.replay.overrides = self.state.doc.setdefault("overrides", {})
+        self.kline_cache: dict[tuple[str, str, str, int], str] = {}
         self.faults = Faults()
         self.limiter = Limiter()
         self.keys = keys or {}

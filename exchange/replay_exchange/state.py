@@ -21,7 +21,8 @@ class StateFile:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.doc, separators=(",", ":"))  # C encoder; json.dump is pure Python
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            json.dump(self.doc, fh, separators=(",", ":"))
+            fh.write(text)
         os.replace(tmp, self.path)
