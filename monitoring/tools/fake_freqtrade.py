@@ -57,6 +57,8 @@ class FakeFreqtrade:
         self.lock = threading.Lock()
         self.failing: int | None = None  # HTTP status to answer with, None = healthy
         self.delay = 0.0
+        # A running bot's loop reports in every few seconds: /health says "now" unless frozen.
+        self.fresh_health = True
         self.calls: dict[str, int] = {}
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
@@ -103,6 +105,12 @@ class FakeFreqtrade:
             limit = int(query.get("limit", ["500"])[0])
             trades = body["trades"][offset : offset + limit]
             body.update(trades=trades, trades_count=len(trades), offset=offset)
+        elif endpoint == "health" and self.fresh_health:
+            now = time.time()
+            body.update(
+                last_process_ts=int(now),
+                last_process=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            )
         elif endpoint == "logs" and "limit" in query:
             body["logs"] = body["logs"][-int(query["limit"][0]) :]
             body["log_count"] = len(body["logs"])

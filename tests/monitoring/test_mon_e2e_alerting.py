@@ -53,6 +53,23 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
             assert "🚨 Liquidation price approaching: $93,337" in text
             assert "alpha long BTC/USDT:USDT" in text
             assert msg["parse_mode"] == "HTML" and msg["message"]["chat"]["id"] == CHAT
+            # Nothing else was said about the bots (host alerts do fire here: this stack has
+            # no node-exporter and no backup status).
+            about_bots = [
+                m["message"]["text"] for m in tg.messages if "bot: " in m["message"]["text"]
+            ]
+            assert all("Liquidation" in t for t in about_bots), about_bots
+            assert any("node-exporter down" in m["message"]["text"] for m in tg.messages)
+
+            # The price recovers: the resolved notice follows.
+            bot_a.update_position("BTC/USDT:USDT", current_rate=114_800.2)
+            resolved = wait_for(
+                lambda: [m for m in tg.messages if "Resolved: 🚨" in m["message"]["text"]],
+                60,
+                "resolved message",
+            )[0]["message"]["text"]
+            assert "✅ Resolved: 🚨 Liquidation price approaching: $93,337" in resolved
+            assert "(alpha BTC/USDT:USDT)" in resolved
 
             # beta goes down: BotDown reaches Telegram, and its position alerts are inhibited.
             bot_b.update_position("ETH/USDT:USDT", current_rate=4_700.0)  # 2.6 % from liq
