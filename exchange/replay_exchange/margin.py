@@ -62,15 +62,17 @@ def liquidation_price(
         return 0.0
     side = 1.0 if amt > 0 else -1.0
     size = abs(amt)
-    candidates = []
-    for b in brackets:
+
+    def solve(b: Bracket) -> float:
         num = wallet - other_maint + other_upnl + b["cum"] - side * size * entry
-        den = size * b["maintMarginRatio"] - side * size
-        lp = num / den
-        candidates.append(lp)
+        return num / (size * b["maintMarginRatio"] - side * size)
+
+    for b in brackets:
+        lp = solve(b)
         if b["notionalFloor"] <= size * lp < b["notionalCap"]:
             return max(lp, 0.0)
-    return max(candidates[0], 0.0)
+    # no self-consistent bracket (e.g. beyond the last cap): use the one at the entry notional
+    return max(solve(bracket_for(brackets, size * entry)), 0.0)
 
 
 def bankruptcy_price(amt: float, entry: float, margin: float) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from replay_exchange import margin as m
 from replay_exchange.markets import brackets
 
@@ -97,3 +99,28 @@ def test_stop_trigger_directions(otype: str, side: str, lo: float, hi: float, fi
 def test_open_average() -> None:
     assert m.open_average(1.0, 100.0, 1.0, 110.0) == pytest.approx(105.0)
     assert m.open_average(-1.0, 100.0, -3.0, 120.0) == pytest.approx(115.0)
+
+
+@given(
+    sym=st.sampled_from(sorted(brackets())),
+    size=st.floats(0.001, 2000.0),
+    entry=st.floats(0.1, 150_000.0),
+    leverage=st.integers(1, 20),
+    long=st.booleans(),
+)
+def test_isolated_liquidation_identity(
+    sym: str, size: float, entry: float, leverage: int, long: bool
+) -> None:
+    """At the liquidation price, margin balance equals maintenance margin (Binance's
+    definition), and the price lies on the losing side of the entry."""
+    table = brackets()[sym]
+    # only positions the leverage allows can exist (Binance rejects larger ones with -2027)
+    assume(size * entry < max(b["notionalCap"] for b in table if b["initialLeverage"] >= leverage))
+    amt = size if long else -size
+    wallet = size * entry / leverage
+    lp = m.liquidation_price(amt, entry, wallet, table)
+    if lp == 0.0:  # a long with margin below its maintenance never liquidates above 0
+        return
+    assert (lp < entry) if long else (lp > entry)
+    balance = wallet + m.unrealized_pnl(amt, entry, lp)
+    assert balance == pytest.approx(m.maint_margin(table, size * lp), rel=1e-6, abs=1e-6)
