@@ -4,10 +4,15 @@ exercise the same success and refusal paths as the real API."""
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram_standin import TelegramStandIn, html_error
 
 TOKEN = "123456:TEST-token"
@@ -75,3 +80,42 @@ def test_html_check() -> None:
     assert html_error("<b>ok</b> &amp; &lt;fine&gt;") is None
     assert html_error("<div>x</div>") == 'Unsupported start tag "div"'
     assert html_error("a & b") is not None
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_https_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    """Senders that insist on https (Telegram's real scheme) can use the stand-in too."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    ctx = ssl.create_default_context(cafile=str(cert))
+    with TelegramStandIn(TOKEN, {42}, tls=(str(cert), str(key))) as tg:
+        assert tg.url.startswith("https://127.0.0.1:")
+        req = urllib.request.Request(
+            f"{tg.url}/bot{TOKEN}/sendMessage",
+            json.dumps({"chat_id": 42, "text": "tls"}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:
+            assert json.load(resp)["result"]["text"] == "tls"
+    assert [m["message"]["text"] for m in tg.messages] == ["tls"]
