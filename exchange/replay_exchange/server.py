@@ -53,6 +53,7 @@ class Exchange:
         self.replay = Replay(data, int(anchor["offset_ms"]))
         self.replay.overrides = self.state.doc.setdefault("overrides", {})
         self.kline_cache: dict[tuple[str, str, str, int], str] = {}
+        self.request_counts: dict[str, int] = {}  # "METHOD /path" -> count, for conformance checks
         self.faults = Faults()
         self.limiter = Limiter()
         self.keys = keys or {}
@@ -76,6 +77,8 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     now = ex.now()
     ip = request.remote or "?"
+    route = f"{request.method} {path}"
+    ex.request_counts[route] = ex.request_counts.get(route, 0) + 1
     weight = ex.limiter.add(ip, now, request_weight(path, dict(request.query)))
     for fault in ex.faults.match(path, now):
         ex.faults.consume(fault)
@@ -243,6 +246,7 @@ async def control_state_get(request: web.Request) -> web.Response:
                 "banned_until": ex.limiter.banned_until,
             },
             "overrides": ex.replay.overrides,
+            "requests": ex.request_counts,
             "prices": {
                 s: {"last": ex.replay.last_price(s, now), "mark": ex.replay.mark_price(s, now)}
                 for s in ex.replay.data.symbols
