@@ -263,6 +263,7 @@ class Engine:
         executed = float(order["executedQty"]) + qty
         cum = float(order["cumQuote"]) + qty * price
         order["executedQty"] = str(Decimal(repr(executed)).quantize(spec.step))
+        order["cumQty"] = order["executedQty"]
         order["cumQuote"] = _f(cum)
         order["avgPrice"] = _f(cum / executed)
         order["status"] = (

@@ -76,6 +76,7 @@ class Limiter:
     used: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (minute, weight)
     rejected: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (minute, count)
     banned_until: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, tuple[int, int]] = field(default_factory=dict)  # "ip/span" -> (window, n)
 
     def add(self, ip: str, now_ms: int, weight: int) -> int:
         minute = now_ms // 60_000
@@ -83,6 +84,17 @@ class Limiter:
         w = (w if m == minute else 0) + weight
         self.used[ip] = (minute, w)
         return w
+
+    def add_order(self, ip: str, now_ms: int) -> tuple[int, int]:
+        """Count an order; (orders in this 10 s window, orders in this minute)."""
+        counts = []
+        for span in (10_000, 60_000):
+            key = f"{ip}/{span}"
+            w, n = self.orders.get(key, (now_ms // span, 0))
+            n = (n if w == now_ms // span else 0) + 1
+            self.orders[key] = (now_ms // span, n)
+            counts.append(n)
+        return counts[0], counts[1]
 
     def current(self, ip: str, now_ms: int) -> int:
         m, w = self.used.get(ip, (0, 0))

@@ -158,13 +158,19 @@ def load(datadir: Path | str) -> MarketData:
     raw: dict[str, tuple[pd.DataFrame, int, pd.DataFrame, int, pd.DataFrame]] = {}
     for symbol, spec in SPECS.items():
         trade_p = _find(futures, spec.base, (f"{tf}-futures" for tf in ("1m", "5m", "15m", "1h")))
-        mark_p = _find(futures, spec.base, ("1h-mark", "8h-mark"))
         fund_p = _find(futures, spec.base, ("1h-funding_rate", "8h-funding_rate"))
-        if not (trade_p and mark_p and fund_p):
+        # The mark series that reaches furthest back wins (1h on a tie): in the 33-month set
+        # 1h mark history of SOL and BNB starts late, their 8h mark covers everything.
+        marks = [
+            (_read(p), TF_MS[kind.split("-")[0]])
+            for kind in ("1h-mark", "8h-mark")
+            if (p := _find(futures, spec.base, (kind,)))
+        ]
+        if not (trade_p and marks and fund_p):
             continue
+        mark_df, mark_tf = min(marks, key=lambda m: (m[0]["ms"].iloc[0], m[1]))
         trade_tf = TF_MS[trade_p.name.split("-")[1]]
-        mark_tf = TF_MS[mark_p.name.split("-")[1]]
-        raw[symbol] = (_read(trade_p), trade_tf, _read(mark_p), mark_tf, _read(fund_p))
+        raw[symbol] = (_read(trade_p), trade_tf, mark_df, mark_tf, _read(fund_p))
     if not raw:
         raise FileNotFoundError(f"no complete symbol (futures + mark + funding_rate) in {futures}")
     start = max(max(t["ms"].iloc[0], m["ms"].iloc[0]) for t, _, m, _, _ in raw.values())

@@ -148,6 +148,10 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
         else:
             raise
     resp.headers["X-MBX-USED-WEIGHT-1M"] = str(weight)
+    if request.method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder"):
+        n10, n60 = ex.limiter.add_order(ip, now)  # reported like Binance, not enforced
+        resp.headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
+        resp.headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
     return resp
 
 

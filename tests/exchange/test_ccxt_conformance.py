@@ -173,6 +173,14 @@ def test_errors_carry_binance_codes(api: Any, exchange_url: str) -> None:
     assert r.status_code == 401 and r.json()["code"] == -2014
 
 
+def test_order_count_headers(api: Any) -> None:
+    api.create_order("ADA/USDT:USDT", "market", "buy", 10)
+    headers = api.last_response_headers
+    assert int(headers["X-MBX-ORDER-COUNT-1M"]) >= 1
+    assert int(headers["X-MBX-ORDER-COUNT-10S"]) >= 1
+    api.create_order("ADA/USDT:USDT", "market", "sell", 10, params={"reduceOnly": True})
+
+
 def test_api_restrictions_endpoint(api: Any) -> None:
     r = api.sapiGetAccountApiRestrictions()
     assert r["enableWithdrawals"] is False and r["enableFutures"] is True

@@ -160,3 +160,25 @@ def test_state_survives_restart(tmp_path: Path) -> None:
     assert pos["amt"] == -0.005
     assert again.engine.account(KEY)["wallet"] == ex.engine.account(KEY)["wallet"]
     assert again.replay.clock.offset == ex.replay.clock.offset
+
+
+def test_cross_liquidation_uses_the_whole_cross_wallet(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    ex = make(tmp_path, clock)
+    acct = ex.engine.account(KEY)
+    acct["wallet"] = 200.0
+    ex.engine.settings(acct, "BTCUSDT")["leverage"] = 50
+    market(ex, "BTCUSDT", "SELL", "0.050")  # ~5.7k notional on a 200 USDT cross wallet
+    pos = acct["positions"]["BTCUSDT"]
+    lp = ex.engine.liq_price(acct, "BTCUSDT", clock.now_ms)
+    expected = m.liquidation_price(-0.05, pos["entry"], acct["wallet"], brackets()["BTCUSDT"])
+    assert lp == pytest.approx(expected) and lp > pos["entry"]
+    ex.replay.overrides["BTCUSDT"] = {"last": lp * 0.999, "mark": lp * 0.999}
+    clock.now_ms += 1000
+    ex.engine.tick()
+    assert pos["amt"] == -0.05  # not yet
+    ex.replay.overrides["BTCUSDT"] = {"last": lp * 1.001, "mark": lp * 1.001}
+    clock.now_ms += 1000
+    ex.engine.tick()
+    assert pos["amt"] == 0
+    assert 0 <= acct["wallet"] < 200.0 * 0.2  # what is left after loss, fee and clearance

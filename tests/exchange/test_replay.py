@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DATA_DIR, FakeClock
+from conftest import DATA_DIR, REPO, FakeClock
 from replay_exchange.replay import DAY_MS
 from replay_exchange.server import Exchange
 
@@ -109,3 +110,21 @@ def test_mark_klines_come_from_the_mark_series(ex: Exchange) -> None:
     for t, o, h, low, c, _ in candles[:-1]:
         row = df.loc[ex.replay.clock.recorded(t)]
         assert (o, h, low, c) == (row.open, row.high, row.low, row.close)
+
+
+SHARED = REPO.parent / "shared" / "data" / "binance"
+
+
+@pytest.mark.skipif(not (SHARED / "futures").is_dir(), reason="no ../shared/data (user clone)")
+def test_full_development_set_loads_with_its_whole_window(tmp_path: Path) -> None:
+    copy = tmp_path / "binance"
+    shutil.copytree(SHARED / "futures", copy / "futures")  # never read the shared set in place
+    ex = Exchange(copy, tmp_path / "s.json", clock=FakeClock(T0))
+    data = ex.replay.data
+    assert data.period >= 30 * 30 * DAY_MS  # about 33 months, not cut to the shortest 1h mark
+    assert data.symbols["BNBUSDT"].mark.tf_ms == 8 * 3_600_000
+    df = recorded("BTC_USDT_USDT-15m-futures.feather")
+    for t, o, h, low, c, _ in ex.replay.klines("BTCUSDT", "trade", "15m", T0, None, None, 5)[:-1]:
+        r = ex.replay.clock.recorded(t)
+        if r in df.index:  # the shipped slice is part of the full set
+            assert (o, h, low, c) == tuple(df.loc[r, ["open", "high", "low", "close"]])
