@@ -139,7 +139,11 @@ def backtest_config(
     max_open_trades: int = 5,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A futures backtest/hyperopt config for these strategies (and freqtrade's sample)."""
+    """A futures backtest/hyperopt config for these strategies (and freqtrade's sample).
+
+    ``datadir`` is not put in the config: with ``--userdir`` freqtrade ignores it, so callers
+    pass ``--datadir``; the argument is kept for symmetry with the callers.
+    """
     cfg: dict[str, Any] = {
         "trading_mode": "futures",
         "margin_mode": "isolated",
@@ -152,7 +156,6 @@ def backtest_config(
         "timeframe": "15m",
         "fee": 0.0005,
         "dataformat_ohlcv": "feather",
-        "datadir": str(datadir),
         "entry_pricing": {
             "price_side": "same",
             "use_order_book": True,
