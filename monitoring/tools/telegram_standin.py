@@ -45,31 +45,87 @@ HTML_TAGS = {
 }
 
 
-class _HtmlCheck(html.parser.HTMLParser):
+ENTITY_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "a": "text_link",
+    "tg-emoji": "custom_emoji",
+}
+
+
+def _utf16_len(text: str) -> int:
+    # Telegram counts entity offsets in UTF-16 code units (emoji count twice).
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _HtmlRender(html.parser.HTMLParser):
+    """Telegram's HTML parse mode: markup becomes entities, the text is what users see."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.error: str | None = None
+        self.text = ""
+        self.open: list[tuple[str, int]] = []
+        self.entities: list[dict[str, Any]] = []
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag not in HTML_TAGS and self.error is None:
-            self.error = f'Unsupported start tag "{tag}"'
+        if tag not in HTML_TAGS:
+            self.error = self.error or f'Unsupported start tag "{tag}"'
+            return
+        self.open.append((tag, _utf16_len(self.text)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1][0] != tag:
+            self.error = self.error or f'Unmatched end tag "{tag}"'
+            return
+        _, start = self.open.pop()
+        length = _utf16_len(self.text) - start
+        if length:
+            self.entities.append({"offset": start, "length": length, "type": ENTITY_TYPES[tag]})
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
 
     def handle_entityref(self, name: str) -> None:
-        if name not in ("lt", "gt", "amp", "quot") and self.error is None:
-            self.error = f'Unsupported HTML entity "&{name};"'
+        named = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+        if name not in named:
+            self.error = self.error or f'Unsupported HTML entity "&{name};"'
+            return
+        self.text += named[name]
+
+    def handle_charref(self, name: str) -> None:
+        # All numeric entities are supported (&#43; is what Go's html/template writes for +).
+        code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+        self.text += chr(code)
+
+
+def render_html(text: str) -> tuple[str, list[dict[str, Any]], str | None]:
+    """(visible text, entities, error) as Telegram would parse parse_mode=HTML."""
+    for i, ch in enumerate(text):
+        if ch == "&" and ";" not in text[i + 1 : i + 10]:
+            return "", [], f"Can't find end of the entity starting at byte offset {i}"
+    p = _HtmlRender()
+    p.feed(text)
+    p.close()
+    if p.error is None and p.open:
+        p.error = f'Can\'t find end tag corresponding to start tag "{p.open[-1][0]}"'
+    return p.text, sorted(p.entities, key=lambda e: e["offset"]), p.error
 
 
 def html_error(text: str) -> str | None:
-    """Telegram rejects unknown tags and bare '&'; mirror the checks senders trip over."""
-    for i, ch in enumerate(text):
-        if ch == "&":
-            rest = text[i + 1 : i + 8]
-            if ";" not in rest:
-                return f"Can't find end of the entity starting at byte offset {i}"
-    p = _HtmlCheck()
-    p.feed(text)
-    p.close()
-    return p.error
+    return render_html(text)[2]
 
 
 @dataclass
@@ -107,8 +163,13 @@ class Bot:
         if len(text) > MAX_TEXT:
             return 400, _err(400, "Bad Request: message is too long")
         mode = str(params.get("parse_mode") or "")
-        if mode.upper() == "HTML" and (problem := html_error(text)):
-            return 400, _err(400, f"Bad Request: can't parse entities: {problem}")
+        visible, entities = text, []
+        if mode.upper() == "HTML":
+            visible, entities, problem = render_html(text)
+            if problem:
+                return 400, _err(400, f"Bad Request: can't parse entities: {problem}")
+            if not visible.strip():
+                return 400, _err(400, "Bad Request: message text is empty")
         with self.lock:
             msg = {
                 "message_id": self.next_id,
@@ -119,11 +180,14 @@ class Bot:
                 },
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                 "date": int(time.time()),
-                "text": text,
+                "text": visible,
             }
+            if entities:
+                msg["entities"] = entities
             self.next_id += 1
             entry = {
                 "message": msg,
+                "sent_text": text,
                 "parse_mode": mode,
                 "disable_notification": _truthy(params.get("disable_notification")),
             }

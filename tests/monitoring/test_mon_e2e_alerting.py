@@ -5,6 +5,10 @@ with a real freqtrade and the replay exchange."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -107,3 +111,72 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
             # alpha's figures are still exported while beta is down.
             assert 'risk_bot_up{bot="alpha"} 1.0' in st.metrics()
             assert 'risk_bot_up{bot="beta"} 0.0' in st.metrics()
+
+
+class _PremiumIndex(BaseHTTPRequestHandler):
+    """Binance's GET /fapi/v1/premiumIndex (all symbols), as the exporter reads it."""
+
+    next_funding_ms = 0
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        rows = [
+            {
+                "symbol": s,
+                "markPrice": "1",
+                "lastFundingRate": rate,
+                "nextFundingTime": self.next_funding_ms,
+                "time": int(time.time() * 1000),
+            }
+            for s, rate in (("BTCUSDT", "0.00060000"), ("ETHUSDT", "0.00001000"))
+        ]
+        data = json.dumps(rows).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.mark.slow
+def test_funding_rate_message(tmp_path: Path) -> None:
+    pw = tmp_path / "pw"
+    pw.write_text("monitor-pw\n")
+    # Two hours and a bit: the message rounds to whole hours.
+    _PremiumIndex.next_funding_ms = int((time.time() + 2 * 3600 + 120) * 1000)
+    exchange = ThreadingHTTPServer(("127.0.0.1", 0), _PremiumIndex)
+    threading.Thread(target=exchange.serve_forever, daemon=True).start()
+    try:
+        with FakeFreqtrade() as bot, TelegramStandIn(TOKEN, {CHAT}) as tg:
+            exporter_cfg = {
+                "poll_interval_seconds": 1,
+                "funding": {
+                    "enabled": True,
+                    "exchange_url": f"http://127.0.0.1:{exchange.server_address[1]}",
+                },
+                "bots": [
+                    {
+                        "name": "alpha",
+                        "url": bot.url,
+                        "username": "monitor",
+                        "password_file": str(pw),
+                    }
+                ],
+            }
+            with monitoring_stack(tmp_path, exporter_cfg, tg.url, TOKEN, CHAT):
+                msg = wait_for(
+                    lambda: [m for m in tg.messages if "Funding Rate" in m["message"]["text"]],
+                    60,
+                    "funding rate message",
+                )[0]
+        text = msg["message"]["text"]
+        # BTC long pays +0.06 %; the ETH short receives, the other pairs have no rate.
+        assert "💰 Funding Rate: +0.06% in 2 hours" in text
+        assert "alpha long BTC/USDT:USDT pays funding." in text
+        assert "ETH" not in text
+        assert msg["disable_notification"] is True  # info alerts notify silently
+    finally:
+        exchange.shutdown()
+        exchange.server_close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram_standin import TelegramStandIn, html_error
+from telegram_standin import TelegramStandIn, html_error, render_html
 
 TOKEN = "123456:TEST-token"
 
@@ -49,7 +49,10 @@ def test_send_message_records_and_answers_like_telegram() -> None:
             f"{tg.url}/bot{TOKEN}/sendMessage", {"chat_id": 42, "text": "x"}, form=True
         )
         assert status == 200 and body["result"]["message_id"] == 2
-        assert [m["message"]["text"] for m in tg.messages] == ["<b>⚠️ Margin</b> ratio", "x"]
+        # Telegram answers with the visible text; markup becomes entities (UTF-16 offsets).
+        assert [m["message"]["text"] for m in tg.messages] == ["⚠️ Margin ratio", "x"]
+        assert msg["entities"] == [{"offset": 0, "length": 9, "type": "bold"}]
+        assert tg.messages[0]["sent_text"] == "<b>⚠️ Margin</b> ratio"
         status, listed = call(f"{tg.url}/_messages")
         assert status == 200 and len(listed) == 2
 
@@ -74,6 +77,16 @@ def test_refusals_match_telegram() -> None:
         assert tg.messages == []
         assert call(f"{base}/getMe")[1]["result"]["is_bot"] is True
         assert call(f"{base}/getUpdates") == (200, {"ok": True, "result": []})
+
+
+def test_html_rendering() -> None:
+    text, entities, err = render_html("<b>Funding &#43;0.06%</b> &lt;fine&gt; &amp; 💰<i>x</i>")
+    assert (text, err) == ("Funding +0.06% <fine> & 💰x", None)
+    assert entities == [
+        {"offset": 0, "length": 14, "type": "bold"},
+        {"offset": 26, "length": 1, "type": "italic"},  # 💰 counts as 2
+    ]
+    assert render_html("<b>open")[2] is not None
 
 
 def test_html_check() -> None:
