@@ -171,6 +171,38 @@ def bot(tmp_path: Path) -> Iterator[Callable[[bool], tuple[str, str, Path]]]:
         cm.__exit__(None, None, None)
 
 
+def test_backtesting_loads_markets_from_the_exchange(tmp_path: Path) -> None:
+    user = tmp_path / "ft"
+    (user / "strategies").mkdir(parents=True)
+    (user / "strategies" / "ReplaySmoke.py").write_text(STRATEGY)
+    shutil.copytree(DATA_DIR, user / "data" / "binance")
+    with running_exchange(DATA_DIR, tmp_path / "exchange") as base:
+        cfg = user / "config.json"
+        cfg.write_text(json.dumps(ft_config(base, free_port(), user, live=False)))
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "freqtrade",
+                "backtesting",
+                "-c",
+                str(cfg),
+                "--timerange",
+                "20250801-20250815",
+                "--export",
+                "none",
+            ],
+            cwd=user,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        counts = running_exchange.last.request_counts  # type: ignore[attr-defined]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "BACKTESTING REPORT" in done.stdout
+    assert counts.get("GET /fapi/v1/exchangeInfo", 0) >= 1
+
+
 def test_dry_run_starts_and_fetches_fresh_candles(bot: Callable[..., Any]) -> None:
     _base, api, _user = bot(False)
     assert requests.get(f"{api}/ping", timeout=5).json() == {"status": "pong"}
