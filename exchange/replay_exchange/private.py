@@ -520,6 +520,39 @@ def multi_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     return {"code": 200, "msg": "success"}
 
 
+def symbol_config(ex: Exchange, key: str, q: dict[str, str]) -> Any:
+    sym = _symbol(ex, q, required=False)
+    acct = ex.engine.account(key)
+    out = []
+    for s in [sym] if sym else ex.replay.data.symbols:
+        st = ex.engine.settings(acct, s)
+        cap = max(b["notionalCap"] for b in brackets()[s] if b["initialLeverage"] >= st["leverage"])
+        out.append(
+            {
+                "symbol": s,
+                "marginType": "ISOLATED" if st["margin"] == "isolated" else "CROSSED",
+                "isAutoAddMargin": "false",
+                "leverage": st["leverage"],
+                "maxNotionalValue": str(cap),
+            }
+        )
+    return out
+
+
+def account_config(ex: Exchange, key: str, q: dict[str, str]) -> Any:
+    acct = ex.engine.account(key)
+    return {
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "dualSidePosition": acct["dual"],
+        "updateTime": 0,
+        "multiAssetsMargin": acct["multi_assets"],
+        "tradeGroupId": -1,
+    }
+
+
 def income(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
     kind = q.get("incomeType")
@@ -609,6 +642,8 @@ def routes() -> list[web.RouteDef]:
         ("GET", "/fapi/v1/multiAssetsMargin", multi_get),
         ("POST", "/fapi/v1/multiAssetsMargin", multi_post),
         ("GET", "/fapi/v1/income", income),
+        ("GET", "/fapi/v1/symbolConfig", symbol_config),
+        ("GET", "/fapi/v1/accountConfig", account_config),
         ("GET", "/fapi/v1/commissionRate", commission_rate),
         ("GET", "/fapi/v1/leverageBracket", leverage_bracket),
         ("GET", "/sapi/v1/account/apiRestrictions", api_restrictions),

@@ -173,6 +173,14 @@ def test_errors_carry_binance_codes(api: Any, exchange_url: str) -> None:
     assert r.status_code == 401 and r.json()["code"] == -2014
 
 
+def test_leverages_and_margin_modes(api: Any) -> None:
+    api.set_leverage(7, "BNB/USDT:USDT")
+    lev = api.fetch_leverages(["BNB/USDT:USDT"])["BNB/USDT:USDT"]
+    assert lev["longLeverage"] == 7 and lev["marginMode"] == "cross"
+    modes = api.fetch_margin_modes(["BNB/USDT:USDT"])
+    assert modes["BNB/USDT:USDT"]["marginMode"] == "cross"
+
+
 def test_order_count_headers(api: Any) -> None:
     api.create_order("ADA/USDT:USDT", "market", "buy", 10)
     headers = api.last_response_headers
