@@ -52,6 +52,7 @@ def main() -> int:
     ap.add_argument("--positions", type=int, default=5)
     ap.add_argument("--scrapes", type=int, default=1000)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--tiers", type=Path, help="leverage_tiers_file for the exporter")
     args = ap.parse_args()
 
     fakes = [FakeFreqtrade(n_positions=args.positions).start() for _ in range(args.bots)]
@@ -76,6 +77,8 @@ def main() -> int:
                 for i, f in enumerate(fakes)
             ],
         }
+        if args.tiers:
+            cfg["leverage_tiers_file"] = str(args.tiers)
         cfg_path = Path(tmp) / "config.yml"
         cfg_path.write_text(json.dumps(cfg))  # JSON is YAML
         env = {**os.environ, "PYTHONPATH": str(EXPORTER)}
@@ -124,6 +127,7 @@ def main() -> int:
     lat.sort()
     result = {
         "bots": args.bots,
+        "leverage_tiers_file": str(args.tiers) if args.tiers else None,
         "positions_per_bot": args.positions,
         "scrapes": args.scrapes,
         "scrape_bytes": len(body),

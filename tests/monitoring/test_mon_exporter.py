@@ -64,14 +64,26 @@ class Clock:
         return self.t
 
 
-def test_example_config_loads() -> None:
-    cfg = load_config(MONITORING / "exporter" / "config.example.yml")
+def test_example_config_loads(tmp_path: Path) -> None:
+    import freqtrade.exchange
+    import yaml
+
+    raw = yaml.safe_load((MONITORING / "exporter" / "config.example.yml").read_text())
+    assert raw["leverage_tiers_file"] == "/etc/risk-exporter/binance_leverage_tiers.json"
+    # The role installs freqtrade's bundled file there; here, read it where freqtrade has it.
+    raw["leverage_tiers_file"] = str(
+        Path(freqtrade.exchange.__file__).with_name("binance_leverage_tiers.json")
+    )
+    example = tmp_path / "config.yml"
+    example.write_text(yaml.safe_dump(raw))
+    cfg = load_config(example)
     assert [b.name for b in cfg.bots] == ["trend", "meanrev"]
     assert cfg.listen_address == "127.0.0.1"
     assert cfg.liq_threshold(cfg.bots[1]) == 0.08
     assert cfg.liq_threshold(cfg.bots[0]) == 0.05
     assert cfg.mm_rate("BTC/USDT:USDT") == 0.004
     assert cfg.mm_rate("XRP/USDT:USDT") == 0.005
+    assert "ETH/USDT:USDT" in cfg.leverage_tiers
 
 
 @pytest.mark.parametrize(
@@ -266,3 +278,22 @@ def test_backup_textfile_is_re_exposed(tmp_path: Path) -> None:
     assert val(s, "risk_backup_status_file_readable") == 1
     prom.unlink()
     assert val(scrape(reg), "risk_backup_status_file_readable") == 0
+
+
+def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
+    import freqtrade.exchange
+
+    bundled = Path(freqtrade.exchange.__file__).with_name("binance_leverage_tiers.json")
+    cfg = cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(bundled))
+    assert len(cfg.leverage_tiers) > 100
+    btc_tier1_rate = cfg.leverage_tiers["BTC/USDT:USDT"][0][1]
+    assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == 1000.0 * btc_tier1_rate
+    # A large position pays a higher bracket rate (minus cum) than tier 1 alone would give.
+    big = 5_000_000.0
+    assert cfg.maintenance_margin("BTC/USDT:USDT", big) > big * btc_tier1_rate
+    # Pairs missing from the file fall back to the configured rate.
+    assert cfg.maintenance_margin("NOPE/USDT:USDT", 1000.0) == 1000.0 * 0.005
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ConfigError):
+        cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(broken))

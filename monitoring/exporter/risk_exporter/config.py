@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from . import riskmath
 
 DEFAULT_ERROR_PATTERNS = (
     "TemporaryError",
@@ -74,14 +77,46 @@ class Config:
     funding: FundingConfig = field(default_factory=FundingConfig)
     exchange_error_patterns: tuple[str, ...] = DEFAULT_ERROR_PATTERNS
     log_limit: int = 200
+    leverage_tiers_file: Path | None = None
+    leverage_tiers: dict[str, tuple[riskmath.Tier, ...]] = field(default_factory=dict)
 
     def mm_rate(self, pair: str) -> float:
         return self.maintenance_margin_rates.get(pair, self.default_maintenance_margin_rate)
+
+    def maintenance_margin(self, pair: str, notional_value: float) -> float:
+        """Binance brackets when a tiers file covers the pair, else the configured rate."""
+        tiers = self.leverage_tiers.get(pair)
+        if tiers:
+            return riskmath.tiered_maintenance_margin(notional_value, tiers)
+        return riskmath.maintenance_margin(notional_value, self.mm_rate(pair))
 
     def liq_threshold(self, bot: BotConfig) -> float:
         if bot.liquidation_distance_threshold_ratio is not None:
             return bot.liquidation_distance_threshold_ratio
         return self.liquidation_distance_threshold_ratio
+
+
+def load_leverage_tiers(path: Path) -> dict[str, tuple[riskmath.Tier, ...]]:
+    """freqtrade's binance_leverage_tiers.json format (ccxt fetch_leverage_tiers):
+    {pair: [{minNotional, maintenanceMarginRate, info: {cum}}, ...]}."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            str(pair): tuple(
+                sorted(
+                    (
+                        float(t["minNotional"]),
+                        float(t["maintenanceMarginRate"]),
+                        float((t.get("info") or {}).get("cum") or 0.0),
+                    )
+                    for t in tiers
+                )
+            )
+            for pair, tiers in raw.items()
+            if tiers
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"leverage_tiers_file {path}: {exc}") from exc
 
 
 def _opt_float(d: dict[str, Any], key: str) -> float | None:
@@ -142,6 +177,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         ),
         "state_file": _opt_path(raw, "state_file"),
         "backup_status_file": _opt_path(raw, "backup_status_file"),
+        "leverage_tiers_file": _opt_path(raw, "leverage_tiers_file"),
         "maintenance_margin_rates": {
             str(k): float(v) for k, v in (raw.get("maintenance_margin_rates") or {}).items()
         },
@@ -159,6 +195,8 @@ def parse_config(raw: dict[str, Any]) -> Config:
             kwargs[key] = typ(raw[key])
     if raw.get("exchange_error_patterns"):
         kwargs["exchange_error_patterns"] = tuple(str(p) for p in raw["exchange_error_patterns"])
+    if kwargs["leverage_tiers_file"] is not None:
+        kwargs["leverage_tiers"] = load_leverage_tiers(kwargs["leverage_tiers_file"])
     cfg = Config(**kwargs)
     if cfg.poll_interval_seconds <= 0:
         raise ConfigError("poll_interval_seconds must be > 0")

@@ -85,7 +85,7 @@ def build_position(trade: dict[str, Any], cfg: Config, bot: BotConfig) -> Positi
     notional = riskmath.notional(amount, mark)
     margin = _f(trade.get("stake_amount"), 0.0)
     upnl = _f(trade.get("profit_abs"), 0.0)
-    mm = riskmath.maintenance_margin(notional, cfg.mm_rate(pair))
+    mm = cfg.maintenance_margin(pair, notional)
     liq = _f(trade.get("liquidation_price"))
     return Position(
         trade_id=int(trade.get("trade_id", 0)),
