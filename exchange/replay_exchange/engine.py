@@ -126,7 +126,7 @@ class Engine:
     def open_order_margin(self, acct: dict[str, Any]) -> float:
         total = 0.0
         for o in acct["orders"].values():
-            if o["status"] == "NEW":
+            if o["status"] == "NEW" and not o["reduceOnly"]:  # closing orders need no margin
                 lev = self.settings(acct, o["symbol"])["leverage"]
                 total += float(o["origQty"]) * float(o["price"]) / lev
         return total
@@ -438,11 +438,9 @@ class Engine:
             if marketable and tif == "GTX":
                 order["status"] = "EXPIRED"  # post-only would take liquidity
             elif marketable:
-                fill_px = (
-                    min(price, self.market_price(sym, side, qty, now))
-                    if side == "BUY"
-                    else max(price, self.market_price(sym, side, qty, now))
-                )
+                # takes the book like a market order, never beyond its own limit price
+                avg = self.market_price(sym, side, qty, now)
+                fill_px = min(price, avg) if side == "BUY" else max(price, avg)
                 self.fill(acct, order, qty, fill_px, False, now)
             elif tif in ("IOC", "FOK"):
                 order["status"] = "EXPIRED"
