@@ -297,3 +297,38 @@ def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
     broken.write_text("{not json")
     with pytest.raises(ConfigError):
         cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(broken))
+
+
+def test_margin_ratio_reaches_one_at_freqtrades_unbuffered_liquidation_price(
+    recorded: dict[str, Any], tmp_path: Path
+) -> None:
+    """Cross-check of the margin-ratio definition with freqtrade's own liquidation maths:
+    freqtrade moves the exchange's liquidation price toward the entry by
+    `liquidation_buffer` (default 0.05). Undo that, put the mark there, and the margin
+    ratio must be 1 (Binance liquidates at 100 %)."""
+    cfg = cfg_for(
+        bot_entry("a", "http://x", tmp_path), maintenance_margin_rates={"BTC/USDT:USDT": 0.004}
+    )
+    trade = next(t for t in recorded["status"] if t["pair"] == "BTC/USDT:USDT")
+    entry, buffered = trade["open_rate"], trade["liquidation_price"]
+    exchange_liq = (buffered - 0.05 * entry) / 0.95
+    at_liq = {
+        **trade,
+        "current_rate": exchange_liq,
+        "profit_abs": trade["amount"] * (exchange_liq - entry),
+    }
+    pos = build_snapshot(
+        now=NOW,
+        cfg=cfg,
+        bot=cfg.bots[0],
+        show_config=recorded["show_config"],
+        status=[at_liq],
+        balance=recorded["balance"],
+        profit=recorded["profit"],
+        daily=None,
+        health=None,
+    ).positions[0]
+    assert pos.margin_ratio == pytest.approx(1.0, abs=0.01)
+    # ...and the exported liquidation distance is measured to freqtrade's buffered price,
+    # which is reached first: conservative by design.
+    assert pos.liquidation_distance < 0
