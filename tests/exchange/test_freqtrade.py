@@ -278,3 +278,32 @@ def test_live_forced_entry_stoploss_algo_exit_with_fees_and_funding(
     assert done["exit_reason"] == "force_exit"
     errors = [ln for ln in (user / "freqtrade.log").read_text().splitlines() if " - ERROR - " in ln]
     assert errors == []
+
+
+def test_live_stoploss_on_exchange_fires(bot: Callable[..., Any]) -> None:
+    """The algo stop triggers on the exchange; freqtrade finds the fill via actualOrderId."""
+    base, api, user = bot(True)
+    r = requests.post(
+        f"{api}/forceenter", auth=AUTH, timeout=30, json={"pair": "ETH/USDT:USDT", "side": "long"}
+    )
+    assert r.ok, r.text
+
+    def algo() -> Any:
+        st = requests.get(f"{base}/_control/state", timeout=5).json()["accounts"]
+        algos = next(iter(st.values()))["open_algo_orders"] if st else []
+        return algos and algos[0]
+
+    stop = float(wait_for(algo, 60, "stoploss algo order")["triggerPrice"])
+    pinned = round(stop * 0.99, 2)
+    requests.post(f"{base}/_control/price", json={"symbol": "ETHUSDT", "price": pinned}, timeout=5)
+
+    def closed() -> Any:
+        trades = requests.get(f"{api}/trades", auth=AUTH, timeout=5).json()["trades"]
+        return trades and not trades[0]["is_open"] and trades[0]
+
+    done = wait_for(closed, 60, "trade closed by the exchange stop")
+    assert done["exit_reason"] == "stoploss_on_exchange"
+    assert done["close_rate"] == pytest.approx(stop, rel=0.002)  # trigger price plus slippage
+    assert done["fee_close"]
+    errors = [ln for ln in (user / "freqtrade.log").read_text().splitlines() if " - ERROR - " in ln]
+    assert errors == []
