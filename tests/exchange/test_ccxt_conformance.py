@@ -9,7 +9,7 @@ from typing import Any
 import ccxt
 import pytest
 import requests
-from conftest import make_ccxt
+from rx_support import make_ccxt
 
 BTC = "BTC/USDT:USDT"
 ETH = "ETH/USDT:USDT"

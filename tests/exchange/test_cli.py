@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from conftest import DATA_DIR, REPO, make_ccxt
 from replay_exchange.testing import TEST_KEYS
+from rx_support import DATA_DIR, REPO, make_ccxt
 
 
 def free_port() -> int:

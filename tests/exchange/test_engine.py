@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DATA_DIR, FakeClock
 from replay_exchange import errors
 from replay_exchange import margin as m
 from replay_exchange.markets import brackets
 from replay_exchange.server import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_KEYS
+from rx_support import DATA_DIR, FakeClock
 
 H = 3_600_000
 T0 = 1_795_604_123_141  # 2026-11-25 10:55:23 UTC; next funding at 16:00 UTC

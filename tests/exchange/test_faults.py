@@ -9,8 +9,8 @@ from pathlib import Path
 import ccxt
 import pytest
 import requests
-from conftest import DATA_DIR, make_ccxt
 from replay_exchange.testing import running_exchange
+from rx_support import DATA_DIR, make_ccxt
 
 KLINES = "/fapi/v1/klines?symbol=BTCUSDT&interval=1h&limit=5"
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import DATA_DIR
 from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config, running_exchange
+from rx_support import DATA_DIR
 
 STRATEGY = '''
 from freqtrade.strategy import IStrategy
