@@ -20,7 +20,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "tools/host-setup.sh needs root (run it through sudo)" >&2
   exit 1
 fi
-mkdir -p "$STATE_DIR" "$LOG_DIR"
+# /var/cache/ft-harness/pip is the pip cache every test container shares.
+mkdir -p "$STATE_DIR" "$LOG_DIR" /var/cache/ft-harness/pip
 
 install_packages() {
   local missing=()
@@ -81,7 +82,26 @@ ensure_dockerd() {
   exit 1
 }
 
+# CAs this machine trusts beyond Debian's bundle (e.g. a TLS-inspecting egress proxy):
+# the test containers must trust them too, or pip cannot reach PyPI from inside. Empty on
+# an ordinary machine.
+collect_extra_cas() {
+  python3 - "$STATE_DIR/extra-ca.crt" <<'PY'
+import glob, re, sys
+pem = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+def certs(text): return [m.group(0) for m in pem.finditer(text)]
+known = set()
+for path in glob.glob("/usr/share/ca-certificates/**/*.crt", recursive=True):
+    known.update(certs(open(path).read()))
+host = certs(open("/etc/ssl/certs/ca-certificates.crt").read())
+extra = [c for c in host if c not in known]
+open(sys.argv[1], "w").write("\n".join(extra) + ("\n" if extra else ""))
+print(f"[host-setup] {len(extra)} extra CA certificate(s) for the containers")
+PY
+}
+
 install_packages
+collect_extra_cas
 ensure_apt_cacher
 ensure_dockerd
 log "ready: $(docker version --format 'docker {{.Server.Version}}')"

@@ -19,6 +19,7 @@ up() {
     docker run -d --name "$NAME" --hostname "$NAME" \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       --tmpfs /run --tmpfs /run/lock --stop-signal RTMIN+3 \
+      -v /var/cache/ft-harness/pip:/root/.cache/pip:rw \
       -p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443" \
       "$IMAGE" /sbin/init > /dev/null
   elif [ "$(docker container inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
@@ -28,8 +29,10 @@ up() {
   gateway=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')
   FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142} \
     ansible-playbook -i inventories/rehearsal tests/molecule/prepare.yml > artifacts/rehearsal-prepare.log
-  local t0=$SECONDS
-  ansible-playbook site.yml -i inventories/rehearsal "$@" | tee artifacts/rehearsal.log
+  local t0=$SECONDS vault_args
+  vault_args=$(tools/test-vault.sh)
+  # shellcheck disable=SC2086 # the vault arguments are words
+  ansible-playbook site.yml -i inventories/rehearsal $vault_args "$@" | tee artifacts/rehearsal.log
   echo "[rehearsal] converged in $((SECONDS - t0)) s"
   status
 }

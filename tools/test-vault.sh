@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Create the rehearsal's and the tests' vault once per machine: random secrets, encrypted
+# with ansible-vault under a random password. Nothing secret is committed; production
+# vaults are made by the operator from inventories/example/group_vars/all/vault.yml.example.
+# Prints the ansible-playbook arguments that load it.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir="$top/.cache/vault"
+mkdir -p "$dir"
+chmod 0700 "$dir"
+rand() { python3 -c 'import secrets; print(secrets.token_urlsafe(int(__import__("sys").argv[1])))' "$1"; }
+if [ ! -s "$dir/vault.yml" ]; then
+  umask 077
+  rand 32 > "$dir/pass"
+  cat > "$dir/vault.yml" <<VAULT
+---
+vault_exchange_api_key: "rehearsal-$(rand 24)"
+vault_exchange_api_secret: "$(rand 48)"
+vault_api_server_password: "$(rand 24)"
+vault_api_server_jwt_secret: "$(rand 48)"
+vault_api_server_ws_token: "$(rand 32)"
+vault_telegram_token: "1000000001:$(rand 26)"
+vault_telegram_chat_id: "4242"
+VAULT
+  ansible-vault encrypt --vault-password-file "$dir/pass" "$dir/vault.yml" > /dev/null
+fi
+echo "-e @$dir/vault.yml --vault-password-file $dir/pass"
