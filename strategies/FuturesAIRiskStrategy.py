@@ -54,6 +54,13 @@ class FuturesAIRiskStrategy(IStrategy):
 
     timeframe = "15m"
     can_short = True
+
+    @property
+    def protections(self) -> list[dict]:
+        # The deployment renders protections into the bot config (freqtrade refuses a
+        # top-level `protections` key there), so each bot's inventory decides them.
+        return list(self.config.get("deploy_protections", []))
+
     startup_candle_count = 300
     process_only_new_candles = True
     trend_timeframe = "4h"

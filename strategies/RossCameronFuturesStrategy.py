@@ -40,6 +40,13 @@ class RossCameronFuturesStrategy(IStrategy):
 
     timeframe = "15m"
     can_short = True
+
+    @property
+    def protections(self) -> list[dict]:
+        # The deployment renders protections into the bot config (freqtrade refuses a
+        # top-level `protections` key there), so each bot's inventory decides them.
+        return list(self.config.get("deploy_protections", []))
+
     startup_candle_count = 200
     process_only_new_candles = True
 
