@@ -1,0 +1,258 @@
+"""Bad-input matrix: site.yml refuses bad inventory values before anything changes.
+
+Each case copies the rehearsal inventory with one bad value and runs the real
+``ansible-playbook site.yml``. The target host is a container that does not exist, so a run
+that ever got past the validation play would end UNREACHABLE: a case passes only when the
+run fails in the validation play ("PLAY [Bot host]" never starts), names the variable, and
+prints none of the vault's secret values. The control case (the unchanged inventory) must
+get past validation and fail only as unreachable, which proves that validation, not the
+missing host, is what stops the bad cases.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import secrets
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+REHEARSAL_VARS = ROOT / "inventories" / "rehearsal" / "group_vars" / "all" / "main.yml"
+VALIDATION_PLAY = "PLAY [Validate the inventory]"
+HOST_PLAY = "PLAY [Bot host]"
+JOBS = 6
+TIMEOUT = 120
+
+Vars = dict[str, Any]
+
+
+class Case(NamedTuple):
+    name: str
+    change: Callable[[Vars, Vars], None]  # (group_vars, vault) -> None, mutates in place
+    expect: tuple[str, ...]  # strings the failure output must contain
+
+
+def _set(key: str, value: Any) -> Callable[[Vars, Vars], None]:
+    def change(gv: Vars, _vault: Vars) -> None:
+        gv[key] = value
+
+    return change
+
+
+def _risk(**risk: Any) -> Callable[[Vars, Vars], None]:
+    return _set("freqtrade_risk", risk)
+
+
+def _bot(index: int, **fields: Any) -> Callable[[Vars, Vars], None]:
+    def change(gv: Vars, _vault: Vars) -> None:
+        gv["freqtrade_bots"][index].update(fields)
+
+    return change
+
+
+def _vault(**values: Any) -> Callable[[Vars, Vars], None]:
+    def change(_gv: Vars, vault: Vars) -> None:
+        vault.update(values)
+
+    return change
+
+
+def _live_without_keys(gv: Vars, vault: Vars) -> None:
+    gv["freqtrade_mode"] = "live"
+    vault["vault_exchange_api_key"] = ""
+    vault["vault_exchange_api_secret"] = ""
+
+
+def _no_strategy(gv: Vars, _vault: Vars) -> None:
+    del gv["freqtrade_bots"][0]["strategy"]
+
+
+CASES = [
+    Case("leverage-0", _risk(max_leverage=0), ("freqtrade_risk.max_leverage", "125")),
+    Case("leverage-200", _risk(max_leverage=200), ("freqtrade_risk.max_leverage", "got 200")),
+    Case("risk-50-percent", _risk(risk_per_trade=0.5), ("freqtrade_risk.risk_per_trade",)),
+    Case("risk-0.1-percent", _risk(risk_per_trade=0.001), ("freqtrade_risk.risk_per_trade",)),
+    Case(
+        "bot-risk-override-3-percent",
+        _bot(1, risk={"risk_per_trade": 0.03}),
+        ("freqtrade_bots[1].risk", "risk_per_trade", "got 0.03"),
+    ),
+    Case("stoploss-positive", _bot(0, stoploss=0.1), ("freqtrade_bots[0].stoploss", "got 0.1")),
+    Case(
+        "stoploss-minus-90-percent",
+        _bot(0, stoploss=-0.9),
+        ("freqtrade_bots[0].stoploss", "got -0.9"),
+    ),
+    Case(
+        "margin-mode-portfolio",
+        _set("freqtrade_margin_mode", "portfolio"),
+        ("freqtrade_margin_mode", "portfolio"),
+    ),
+    Case("mode-paper", _set("freqtrade_mode", "paper"), ("freqtrade_mode", "paper")),
+    Case("duplicate-bot-names", _bot(1, name="rossc"), ("freqtrade_bots", "unique names")),
+    Case("duplicate-api-ports", _bot(1, api_port=8101), ("freqtrade_bots", "unique api_port")),
+    Case("api-port-80", _bot(0, api_port=80), ("freqtrade_bots[0].api_port", "got 80")),
+    Case(
+        "bot-name-not-a-systemd-instance",
+        _bot(0, name="Ross Cameron"),
+        ("freqtrade_bots[0].name", "systemd instance name"),
+    ),
+    Case("bot-without-strategy", _no_strategy, ("freqtrade_bots", "strategy")),
+    Case(
+        "pair-without-settle-currency",
+        _set("freqtrade_pairs", ["BTCUSDT"]),
+        ("freqtrade_pairs", "BTCUSDT"),
+    ),
+    Case(
+        "example-password",
+        _vault(vault_api_server_password="futures2024"),
+        ("freqtrade_api_password",),
+    ),
+    Case(
+        "placeholder-password",
+        _vault(vault_api_server_password="CHANGE-ME-at-least-16-chars"),
+        ("freqtrade_api_password",),
+    ),
+    Case(
+        "short-password",
+        _vault(vault_api_server_password=secrets.token_hex(6)),
+        ("freqtrade_api_password", "at least 16"),
+    ),
+    Case(
+        "short-jwt-secret",
+        _vault(vault_api_server_jwt_secret=secrets.token_hex(8)),
+        ("freqtrade_api_jwt_secret",),
+    ),
+    Case("wrong-type-role-var", _set("common_swap_size_mb", "lots"), ("common_swap_size_mb",)),
+    Case(
+        "live-without-exchange-keys",
+        _live_without_keys,
+        ("freqtrade_exchange_key", "freqtrade_exchange_secret"),
+    ),
+]
+
+
+class Run(NamedTuple):
+    rc: int
+    output: str
+    secrets: tuple[str, ...]
+
+
+def _vault_values() -> Vars:
+    # The shape of tools/test-vault.sh's vault, with fresh random values per run.
+    return {
+        "vault_exchange_api_key": f"rehearsal-{secrets.token_urlsafe(24)}",
+        "vault_exchange_api_secret": secrets.token_urlsafe(48),
+        "vault_api_server_password": secrets.token_urlsafe(24),
+        "vault_api_server_jwt_secret": secrets.token_urlsafe(48),
+        "vault_api_server_ws_token": secrets.token_urlsafe(32),
+        "vault_telegram_token": f"1000000001:{secrets.token_urlsafe(26)}",
+        "vault_telegram_chat_id": "4242",
+    }
+
+
+def _run(workdir: Path, change: Callable[[Vars, Vars], None] | None) -> Run:
+    group_vars = yaml.safe_load(REHEARSAL_VARS.read_text())
+    vault = _vault_values()
+    if change is not None:
+        change(group_vars, vault)
+    inventory = workdir / "inventory"
+    (inventory / "group_vars" / "all").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "bot_hosts": {
+                            "hosts": {
+                                "ft-badinput": {
+                                    # No such container: anything past validation is UNREACHABLE.
+                                    "ansible_connection": "community.docker.docker",
+                                    "ansible_host": f"ft-badinput-absent-{secrets.token_hex(6)}",
+                                    "ansible_python_interpreter": "/usr/bin/python3",
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
+    (inventory / "group_vars" / "all" / "main.yml").write_text(yaml.safe_dump(group_vars))
+    vault_file = workdir / "vault.yml"
+    vault_file.write_text(yaml.safe_dump(vault))
+    vault_file.chmod(0o600)
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+    }
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", str(inventory), "-e", f"@{vault_file}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    secret_values = tuple(v for v in vault.values() if len(v) >= 12)
+    return Run(proc.returncode, proc.stdout + proc.stderr, secret_values)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every case and the control, run in parallel (each run takes a few seconds)."""
+    if not ANSIBLE_PLAYBOOK.exists():
+        pytest.fail(f"{ANSIBLE_PLAYBOOK} is missing: run `make venv`")
+    jobs = {case.name: copy.deepcopy(case.change) for case in CASES}
+    jobs["control"] = None
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        futures = {
+            name: pool.submit(_run, tmp_path_factory.mktemp(name), change)
+            for name, change in jobs.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _assert_no_secrets(run: Run) -> None:
+    leaked = [f"secret #{i}" for i, value in enumerate(run.secrets) if value in run.output]
+    assert not leaked, f"vault values appear in the output: {leaked}"
+
+
+def test_matrix_is_large_enough() -> None:
+    assert len(CASES) >= 12
+    assert len({case.name for case in CASES}) == len(CASES)
+
+
+def test_control_gets_past_validation(runs: dict[str, Run]) -> None:
+    run = runs["control"]
+    assert HOST_PLAY in run.output, run.output
+    assert "UNREACHABLE" in run.output, run.output
+    validation = run.output.split(HOST_PLAY)[0]
+    assert "FAILED" not in validation and "fatal:" not in validation, validation
+    _assert_no_secrets(run)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_fails_in_validation(case: Case, runs: dict[str, Run]) -> None:
+    run = runs[case.name]
+    out = run.output
+    assert run.rc != 0, out
+    assert VALIDATION_PLAY in out, out
+    # Validation failed the host, so the play that changes it never started.
+    assert HOST_PLAY not in out, out
+    assert "UNREACHABLE" not in out, out
+    assert "fatal: [ft-badinput]" in out or "failed: [ft-badinput]" in out, out
+    for expected in case.expect:
+        assert expected in out, f"{expected!r} missing from:\n{out}"
+    _assert_no_secrets(run)
