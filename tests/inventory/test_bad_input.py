@@ -71,6 +71,11 @@ def _live_without_keys(gv: Vars, vault: Vars) -> None:
     vault["vault_exchange_api_secret"] = ""
 
 
+def _telegram_without_token(gv: Vars, vault: Vars) -> None:
+    gv["freqtrade_telegram_enabled"] = True
+    vault["vault_telegram_token"] = ""
+
+
 def _no_strategy(gv: Vars, _vault: Vars) -> None:
     del gv["freqtrade_bots"][0]["strategy"]
 
@@ -131,6 +136,17 @@ CASES = [
         _vault(vault_api_server_jwt_secret=secrets.token_hex(8)),
         ("freqtrade_api_jwt_secret",),
     ),
+    Case(
+        "secret-not-a-string",
+        _vault(vault_api_server_ws_token=[secrets.token_urlsafe(24)]),
+        ("freqtrade_api_ws_token", "must be a string"),
+    ),
+    Case(
+        "telegram-without-token",
+        _telegram_without_token,
+        ("freqtrade_telegram_token",),
+    ),
+    Case("leverage-not-a-number", _risk(max_leverage="ten"), ("max_leverage", "float")),
     Case("wrong-type-role-var", _set("common_swap_size_mb", "lots"), ("common_swap_size_mb",)),
     Case(
         "live-without-exchange-keys",
@@ -205,7 +221,8 @@ def _run(workdir: Path, change: Callable[[Vars, Vars], None] | None) -> Run:
         timeout=TIMEOUT,
         check=False,
     )
-    secret_values = tuple(v for v in vault.values() if len(v) >= 12)
+    flat = [w for v in vault.values() for w in (v if isinstance(v, list) else [v])]
+    secret_values = tuple(str(v) for v in flat if len(str(v)) >= 12)
     return Run(proc.returncode, proc.stdout + proc.stderr, secret_values)
 
 
