@@ -104,6 +104,11 @@ CASES = [
     Case("mode-paper", _set("freqtrade_mode", "paper"), ("freqtrade_mode", "paper")),
     Case("duplicate-bot-names", _bot(1, name="rossc"), ("freqtrade_bots", "unique names")),
     Case("duplicate-api-ports", _bot(1, api_port=8101), ("freqtrade_bots", "unique api_port")),
+    Case(
+        "api-port-of-the-local-exchange",
+        _bot(0, api_port=8090),
+        ("freqtrade_bots", "replay_exchange_port"),
+    ),
     Case("api-port-80", _bot(0, api_port=80), ("freqtrade_bots[0].api_port", "got 80")),
     Case(
         "bot-name-not-a-systemd-instance",
