@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DISTS := bookworm trixie
 
-.PHONY: help rehearsal rehearsal-down test lint pytest molecule host images venv lock clean
+.PHONY: help rehearsal rehearsal-down test lint pytest molecule host images venv vault lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -54,7 +54,10 @@ lint: venv ## yamllint, ansible-lint (production), ruff, syntax check
 	ansible-playbook site.yml -i inventories/rehearsal --syntax-check
 	ansible-playbook site.yml -i inventories/example --syntax-check
 
-pytest: host venv ## Python tests (strategies, exchange, monitor)
+vault: venv ## The per-machine test vault and deploy key (random, never committed)
+	@tools/test-vault.sh > /dev/null
+
+pytest: host venv vault ## Python tests (strategies, exchange, monitor)
 	@rc=0; pytest || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; \
 	exit $$rc

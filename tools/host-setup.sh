@@ -11,7 +11,7 @@ LOG_DIR=${LOG_DIR:-/var/log/ft-harness}
 # and the real tools the tests call (promtool/amtool, vagrant validate, browser tests).
 PACKAGES=(
   docker.io debootstrap apt-cacher-ng python3-venv python3-dev make git curl jq
-  iproute2 sqlite3 prometheus prometheus-alertmanager
+  iproute2 sqlite3 openssh-client openssl prometheus prometheus-alertmanager
 )
 
 log() { printf '[host-setup] %s\n' "$*"; }

@@ -18,7 +18,7 @@ up() {
     # Same runtime settings as the Molecule platforms (tests/molecule/base.yml).
     docker run -d --name "$NAME" --hostname "$NAME" \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      --tmpfs /run --tmpfs /run/lock --stop-signal RTMIN+3 \
+      --tmpfs /run --tmpfs /run/lock --stop-signal RTMIN+3 --cap-add NET_ADMIN \
       -v /var/cache/ft-harness/pip:/root/.cache/pip:rw \
       -p "127.0.0.1:$HTTP_PORT:80" -p "127.0.0.1:$HTTPS_PORT:443" \
       "$IMAGE" /sbin/init > /dev/null
@@ -26,7 +26,8 @@ up() {
     docker start "$NAME" > /dev/null
   fi
   local gateway
-  gateway=$(docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}')
+  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+  [ -n "$gateway" ] || gateway=$(ip -4 -o addr show docker0 | awk '{print $4}' | cut -d/ -f1)
   FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142} \
     ansible-playbook -i inventories/rehearsal tests/molecule/prepare.yml > artifacts/rehearsal-prepare.log
   local t0=$SECONDS vault_args

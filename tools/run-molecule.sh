@@ -25,6 +25,8 @@ done)
 [ -n "$selected" ] || { echo "no Molecule scenario matches: $*" >&2; exit 2; }
 
 mkdir -p artifacts/molecule
+# The whole-site scenario loads the per-machine test vault (random secrets, encrypted).
+tools/test-vault.sh > /dev/null
 rm -f artifacts/molecule/FAILED
 start=$SECONDS
 echo "$selected" | xargs -P "$jobs" -L 1 bash -c 'tools/molecule-scenario.sh "$1" "$2" "$0" || echo "$0" >> artifacts/molecule/FAILED' 

@@ -24,4 +24,6 @@ vault_telegram_chat_id: "4242"
 VAULT
   ansible-vault encrypt --vault-password-file "$dir/pass" "$dir/vault.yml" > /dev/null
 fi
+# The deploy user's SSH key (the hardening role refuses to run without one).
+[ -s "$dir/deploy_ed25519.pub" ] || ssh-keygen -q -t ed25519 -N '' -C ft-rehearsal-deploy -f "$dir/deploy_ed25519"
 echo "-e @$dir/vault.yml --vault-password-file $dir/pass"

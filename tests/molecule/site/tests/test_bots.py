@@ -1,0 +1,82 @@
+"""Testinfra checks of the bots and the local exchange on a host converged by site.yml."""
+
+import json
+
+import pytest
+
+BOTS = {"rossc": 8101, "airisk": 8102}
+
+
+@pytest.mark.parametrize("bot", BOTS)
+def test_bot_active_with_watchdog(host, bot):
+    unit = f"freqtrade@{bot}"
+    assert host.service(unit).is_running
+    assert host.service(unit).is_enabled
+    props = host.check_output(f"systemctl show {unit} -p Type -p WatchdogUSec -p User -p Restart")
+    assert "Type=notify" in props
+    assert "WatchdogUSec=1min" in props
+    assert "User=freqtrade" in props
+    assert "Restart=always" in props
+
+
+@pytest.mark.parametrize("bot,port", BOTS.items())
+def test_api_answers_on_loopback_only(host, bot, port):
+    pong = host.check_output(f"curl -fsS http://127.0.0.1:{port}/api/v1/ping")
+    assert json.loads(pong) == {"status": "pong"}
+    listeners = host.check_output(f"ss -Htln 'sport = :{port}'").splitlines()
+    assert listeners, f"nothing listens on {port}"
+    for line in listeners:
+        assert "127.0.0.1:" in line, line
+
+
+def test_only_public_ports_listen_outside(host):
+    outside = set()
+    for line in host.check_output("ss -Htln").splitlines():
+        local = line.split()[3]
+        addr, port = local.rsplit(":", 1)
+        if addr not in ("127.0.0.1", "[::1]", "127.0.0.53%lo"):
+            outside.add(int(port))
+    assert outside <= {22, 80, 443}, outside
+
+
+@pytest.mark.parametrize("bot", BOTS)
+def test_secrets_file_is_root_only(host, bot):
+    env = host.file(f"/etc/freqtrade/{bot}.env")
+    assert env.user == "root"
+    assert env.group == "root"
+    assert env.mode == 0o600
+    assert "FREQTRADE__API_SERVER__PASSWORD=" in env.content_string
+    config = host.file(f"/etc/freqtrade/{bot}/config.json")
+    assert config.mode == 0o640
+    # No secret ever lands in the world-readable part of the configuration.
+    cfg = json.loads(config.content_string)
+    assert cfg["api_server"]["password"] == ""
+    assert cfg["exchange"]["secret"] == ""
+
+
+@pytest.mark.parametrize("bot", BOTS)
+def test_bot_runs_dry_against_local_exchange(host, bot):
+    cfg = json.loads(host.file(f"/etc/freqtrade/{bot}/config.json").content_string)
+    assert cfg["dry_run"] is True
+    assert cfg["trading_mode"] == "futures"
+    assert cfg["margin_mode"] == "isolated"
+    assert cfg["exchange"]["ccxt_config"]["urls"]["api"]["fapiPublic"].startswith(
+        "http://127.0.0.1:8090"
+    )
+    log = host.check_output(f"journalctl -u freqtrade@{bot} --no-pager -o cat")
+    assert 'Using Exchange "Binance"' in log or "binance" in log.lower()
+
+
+def test_release_layout(host):
+    current = host.file("/opt/freqtrade/current")
+    assert current.is_symlink
+    assert current.linked_to.startswith("/opt/freqtrade/releases/")
+    assert host.file(f"{current.linked_to}/.complete").exists
+    # User data lives outside the releases.
+    assert host.file("/var/lib/freqtrade/bots/rossc").user == "freqtrade"
+
+
+def test_local_exchange_serves_markets(host):
+    info = json.loads(host.check_output("curl -fsS http://127.0.0.1:8090/fapi/v1/exchangeInfo"))
+    symbols = {s["symbol"] for s in info["symbols"]}
+    assert {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT"} <= symbols

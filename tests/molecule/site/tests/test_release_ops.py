@@ -1,0 +1,114 @@
+"""Release operations on a converged host, driven through site.yml as a user would:
+a broken strategy is refused, an upgrade switches releases, `--tags rollback` switches back.
+Trades and running bots survive each step. Runs on the bookworm instance only (the steps
+change the host; once is enough, and the trixie instance is checked read-only)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
+testinfra_hosts = [f"ansible://{INSTANCE}"]
+
+REPO = Path(__file__).resolve().parents[4]
+BOT, PORT = "rossc", 8101
+
+
+def site(*args: str) -> subprocess.CompletedProcess:
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    vault = REPO / ".cache" / "vault"
+    cmd = [
+        "ansible-playbook", str(REPO / "site.yml"), "-i", str(inventory), "--limit", INSTANCE,
+        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"), *args,
+    ]  # fmt: skip
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+
+
+def release(host) -> str:
+    return host.file("/opt/freqtrade/current").linked_to
+
+
+def main_pid(host) -> int:
+    return int(host.check_output(f"systemctl show freqtrade@{BOT} -p MainPID --value"))
+
+
+def trades(host) -> list[str]:
+    """The immutable part of every trade row (the strategy may open and close more)."""
+    db = f"/var/lib/freqtrade/bots/{BOT}/tradesv3.sqlite"
+    query = "select id, pair, open_date, open_rate from trades order by id"
+    return host.check_output(f"sqlite3 {db} '{query}'").splitlines()
+
+
+def kept(host, rows: list[str]) -> bool:
+    return trades(host)[: len(rows)] == rows
+
+
+def snapshot(host) -> tuple:
+    config = host.file(f"/etc/freqtrade/{BOT}/config.json").sha256sum
+    return release(host), main_pid(host), config
+
+
+def healthy(host) -> bool:
+    cmd = f"curl -fsS --retry 30 --retry-delay 2 --retry-all-errors http://127.0.0.1:{PORT}/api/v1/ping"
+    return json.loads(host.check_output(cmd)) == {"status": "pong"}
+
+
+@pytest.fixture(scope="module")
+def with_trade(host):
+    """An open dry-run position in the bot's database, entered through its REST API."""
+    env = host.file(f"/etc/freqtrade/{BOT}.env").content_string
+    password = re.search(r'^FREQTRADE__API_SERVER__PASSWORD="(.*)"$', env, re.M).group(1)
+    assert healthy(host)
+    body = json.dumps({"pair": "BTC/USDT:USDT", "side": "long"})
+    host.check_output(
+        f"curl -fsS -u trader:{password} -H 'Content-Type: application/json' "
+        f"-d '{body}' http://127.0.0.1:{PORT}/api/v1/forceenter"
+    )
+    rows = trades(host)
+    assert rows, "the forced entry left no trade in the database"
+    return rows
+
+
+def test_broken_strategy_is_refused_and_nothing_changes(host, with_trade, tmp_path):
+    before = snapshot(host)
+    broken = tmp_path / "strategies"
+    shutil.copytree(REPO / "strategies", broken, ignore=shutil.ignore_patterns("__pycache__"))
+    target = broken / "RossCameronFuturesStrategy.py"
+    target.write_text(target.read_text() + "\nthis is not python\n")
+
+    run = site("-e", f"freqtrade_strategies_src={broken}/")
+    assert run.returncode != 0
+    assert "RossCameronFuturesStrategy does not load" in run.stdout + run.stderr
+    assert snapshot(host) == before
+    assert healthy(host)
+    assert kept(host, with_trade)
+
+
+def test_upgrade_switches_release_and_keeps_trades(host, with_trade):
+    old = release(host)
+    old_pid = main_pid(host)
+    run = site("-e", '{"freqtrade_extra_packages": ["six==1.16.0"]}')
+    assert run.returncode == 0, run.stdout[-3000:]
+    new = release(host)
+    assert new != old
+    assert host.file("/opt/freqtrade/previous").linked_to == old
+    assert main_pid(host) != old_pid
+    assert healthy(host)
+    assert kept(host, with_trade)
+
+
+def test_rollback_tag_switches_back_and_keeps_trades(host, with_trade):
+    upgraded = release(host)
+    previous = host.file("/opt/freqtrade/previous").linked_to
+    run = site("--tags", "rollback")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert release(host) == previous
+    assert host.file("/opt/freqtrade/previous").linked_to == upgraded
+    assert healthy(host)
+    assert kept(host, with_trade)
