@@ -1,0 +1,233 @@
+"""`site.yml --tags preflight` on a converged host: a sound account passes every check and
+nothing changes (also under --check); a key that can withdraw, hedge mode, multi-assets
+mode, a too-small wallet and a missing key are refused with a message naming the failed
+check. Bookworm instance only.
+
+The local exchange's control API can set a wallet balance but neither a key's withdrawal
+permission nor the position or asset mode (its signed endpoints refuse hedge and
+multi-assets mode). So these cases run against a second, throw-away instance of the same
+exchange on 127.0.0.1:8091 (a transient systemd unit) whose keys file and state file the
+test writes, with a throw-away Binance-shaped key pair passed in an extra-vars file; the
+rehearsal's own exchange on 8090 and its state are never touched.
+
+The rehearsal's own key must pass against the rehearsal exchange. A vault made while
+tools/test-vault.sh wrote "rehearsal-" + URL-safe base64 keys holds a key that is not
+alphanumeric, which the local exchange, like Binance, refuses (-2014, API-key format
+invalid): with such a vault that case is an expected failure."""
+
+import json
+import os
+import re
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+
+INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
+testinfra_hosts = [f"ansible://{INSTANCE}"]
+
+REPO = Path(__file__).resolve().parents[4]
+SPARE_PORT = 8091
+SPARE_URL = f"http://127.0.0.1:{SPARE_PORT}"
+SPARE_UNIT = "preflight-test-exchange"
+SPARE_DIR = "/var/tmp/preflight-test-exchange"
+RX = "/opt/replay-exchange"
+CHECKS = (
+    "exchange_reachable",
+    "clock_offset",
+    "api_key_permissions",
+    "position_mode",
+    "margin_mode",
+    "futures_balance",
+)
+
+
+def site(*args: str) -> subprocess.CompletedProcess:
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    vault = REPO / ".cache" / "vault"
+    cmd = [
+        "ansible-playbook", str(REPO / "site.yml"), "-i", str(inventory), "--limit", INSTANCE,
+        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"),
+        "--tags", "preflight", *args,
+    ]  # fmt: skip
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def recap(result: subprocess.CompletedProcess) -> dict[str, int]:
+    line = re.search(rf"^{re.escape(INSTANCE)}\s*:\s*(ok=.*)$", result.stdout, re.M)
+    assert line, result.stdout[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.group(1))}
+
+
+def refused(result: subprocess.CompletedProcess, check: str, words: str) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-3000:]
+    assert f"Preflight failed: {check}" in out, out[-3000:]
+    assert words in out, out[-3000:]
+    assert recap(result)["changed"] == 0
+
+
+@pytest.fixture(scope="module")
+def test_key() -> tuple[str, str]:
+    """A throw-away key pair shaped like Binance's (64 alphanumerics)."""
+    return secrets.token_hex(32), secrets.token_hex(32)
+
+
+@pytest.fixture(scope="module")
+def spare_vars(test_key, tmp_path_factory) -> tuple[str, str]:
+    """Extra vars that point the preflight at the spare exchange with the test key."""
+    path = tmp_path_factory.mktemp("preflight") / "spare.json"
+    path.touch(mode=0o600)
+    doc = {
+        "freqtrade_exchange_key": test_key[0],
+        "freqtrade_exchange_secret": test_key[1],
+        "rehearsal_exchange_url": SPARE_URL,
+    }
+    path.write_text(json.dumps(doc))
+    yield "-e", f"@{path}"
+    path.unlink()
+
+
+@pytest.fixture(scope="module")
+def key(host) -> tuple[str, str]:
+    """The rehearsal vault's key pair, as the rehearsal's exchange knows it."""
+    keys = json.loads(host.check_output("cat /etc/replay-exchange/keys.json"))
+    (api_key, entry), *_ = keys.items()
+    return api_key, entry["secret"]
+
+
+def no_secret(result: subprocess.CompletedProcess, key: tuple[str, str]) -> None:
+    out = result.stdout + result.stderr
+    assert key[0] not in out and key[1] not in out, "the preflight printed the key or secret"
+
+
+class Spare:
+    """A second local exchange whose key permissions and account modes the test sets."""
+
+    def __init__(self, host, key: tuple[str, str]):
+        self.host, self.key = host, key
+
+    def stop(self) -> None:
+        self.host.run(f"systemctl stop {SPARE_UNIT}")
+
+    def start(self) -> None:
+        self.host.check_output(
+            f"systemd-run --collect --unit {SPARE_UNIT} --setenv=PYTHONPATH={RX}/src "
+            f"{RX}/venv/bin/python -m replay_exchange --data {RX}/src "
+            f"--state {SPARE_DIR}/state.json --host 127.0.0.1 --port {SPARE_PORT} "
+            f"--keys {SPARE_DIR}/keys.json"
+        )
+        self.host.check_output(
+            f"curl -fsS --retry 60 --retry-delay 1 --retry-all-errors {SPARE_URL}/fapi/v1/ping"
+        )
+
+    def control(self, path: str, body: dict) -> dict:
+        out = self.host.check_output(
+            f"curl -fsS -H 'Content-Type: application/json' -d '{json.dumps(body)}' "
+            f"{SPARE_URL}/_control/{path}"
+        )
+        return json.loads(out)
+
+    def write_json(self, path: str, doc: dict) -> None:
+        self.host.check_output(f"cat > {path} <<'EOF'\n{json.dumps(doc)}\nEOF")
+
+    def set(self, can_withdraw: bool = False, hedge: bool = False, multi: bool = False) -> None:
+        """Restart with the key's withdrawal permission and the account's modes."""
+        self.stop()
+        keys = {self.key[0]: {"secret": self.key[1], "canWithdraw": can_withdraw}}
+        self.write_json(f"{SPARE_DIR}/keys.json", keys)
+        state_file = f"{SPARE_DIR}/state.json"
+        if not self.host.file(state_file).exists:
+            # The account exists once the exchange has seen the key: create it through the
+            # control API (which sets its wallet), then stop to edit the state file.
+            self.start()
+            self.control("account", {"apiKey": self.key[0], "balance": 10000})
+            self.stop()
+        state = json.loads(self.host.check_output(f"cat {state_file}"))
+        state["accounts"][self.key[0]].update(dual=hedge, multi_assets=multi)
+        self.write_json(state_file, state)
+        self.start()
+
+
+@pytest.fixture(scope="module")
+def spare(host, test_key):
+    host.check_output(f"rm -rf {SPARE_DIR} && install -d -m 0700 {SPARE_DIR}")
+    exchange = Spare(host, test_key)
+    yield exchange
+    exchange.stop()
+    host.run(f"systemctl reset-failed {SPARE_UNIT}")
+    host.check_output(f"rm -rf {SPARE_DIR}")
+
+
+def test_sound_account_passes_and_nothing_changes(host, spare, spare_vars, test_key):
+    spare.set()
+    result = site(*spare_vars)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    for check in CHECKS:
+        assert f"ok    {check}: " in result.stdout, result.stdout[-3000:]
+    assert "Preflight passed" in result.stdout
+    assert recap(result)["changed"] == 0
+    no_secret(result, test_key)
+    # Nothing written on the host, not even the script (it is fed on stdin).
+    assert not host.file("/opt/freqtrade/bin/freqtrade-preflight").exists
+
+
+def test_check_mode_runs_the_checks_too(spare, spare_vars, test_key):
+    spare.set()
+    result = site("--check", *spare_vars)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "ok    api_key_permissions: " in result.stdout
+    assert recap(result)["changed"] == 0
+    no_secret(result, test_key)
+
+
+def test_key_that_can_withdraw_is_refused(spare, spare_vars, test_key):
+    spare.set(can_withdraw=True)
+    result = site(*spare_vars)
+    refused(result, "api_key_permissions", "withdrawal permission is enabled")
+    no_secret(result, test_key)
+
+
+def test_hedge_mode_is_refused(spare, spare_vars):
+    spare.set(hedge=True)
+    refused(site(*spare_vars), "position_mode", "hedge mode is on")
+
+
+def test_multi_assets_mode_is_refused(spare, spare_vars):
+    spare.set(multi=True)
+    refused(site(*spare_vars), "margin_mode", "multi-assets mode is on")
+
+
+def test_wallet_below_the_minimum_is_refused(spare, spare_vars, test_key):
+    spare.set()
+    assert spare.control("account", {"apiKey": test_key[0], "balance": 50})["wallet"] == 50
+    result = site(*spare_vars, "-e", "freqtrade_preflight_min_balance=100")
+    refused(result, "futures_balance", "50.00 USDT in the futures wallet")
+    spare.control("account", {"apiKey": test_key[0], "balance": 10000})
+
+
+def test_missing_key_names_the_vault_variable():
+    result = site("-e", '{"vault_exchange_api_key": "", "vault_exchange_api_secret": ""}')
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-3000:]
+    assert "The preflight needs the exchange API key and secret" in out, out[-3000:]
+    assert "vault_exchange_api_key" in out
+
+
+def test_rehearsal_vault_key(host, key):
+    """With the rehearsal's own key and exchange (8090): passes once the key is well-formed."""
+    result = site()
+    no_secret(result, key)
+    assert recap(result)["changed"] == 0
+    if key[0].isalnum():
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        return
+    assert result.returncode != 0
+    assert "API-key format invalid" in result.stdout, result.stdout[-3000:]
+    pytest.xfail(
+        "the rehearsal vault's exchange key is not alphanumeric (a vault made before "
+        "tools/test-vault.sh wrote hex keys); the local exchange, like Binance, refuses it"
+    )
