@@ -16,6 +16,9 @@ mkdir -p "$logdir"
 : > "$log"
 
 export MOLECULE_INSTANCE="mol-$name"
+# Molecule keeps state per scenario name; a directory per instance name keeps two runs of
+# the same scenario (e.g. by two people on one machine) from sharing it.
+export MOLECULE_EPHEMERAL_DIRECTORY="${HOME:-/root}/.cache/molecule-ft/$name"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 # The Docker bridge gateway is this host; apt-cacher-ng listens there (tools/host-setup.sh).
 gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null)

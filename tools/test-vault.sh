@@ -9,20 +9,26 @@ dir="$top/.cache/vault"
 mkdir -p "$dir"
 chmod 0700 "$dir"
 rand() { python3 -c 'import secrets; print(secrets.token_urlsafe(int(__import__("sys").argv[1])))' "$1"; }
+# Binance API keys and secrets are 64 alphanumeric characters.
+hex() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
 if [ ! -s "$dir/vault.yml" ]; then
   umask 077
   rand 32 > "$dir/pass"
-  cat > "$dir/vault.yml" <<VAULT
+  vault_cmd=$(command -v ansible-vault || echo "$top/.venv/bin/ansible-vault")
+  trap 'rm -f "$dir/vault.yml.tmp"' EXIT
+  cat > "$dir/vault.yml.tmp" <<VAULT
 ---
-vault_exchange_api_key: "rehearsal-$(rand 24)"
-vault_exchange_api_secret: "$(rand 48)"
+vault_exchange_api_key: "$(hex)"
+vault_exchange_api_secret: "$(hex)"
 vault_api_server_password: "$(rand 24)"
 vault_api_server_jwt_secret: "$(rand 48)"
 vault_api_server_ws_token: "$(rand 32)"
 vault_telegram_token: "1000000001:$(rand 26)"
 vault_telegram_chat_id: "4242"
 VAULT
-  ansible-vault encrypt --vault-password-file "$dir/pass" "$dir/vault.yml" > /dev/null
+  # Only an encrypted vault ever takes the final name.
+  "$vault_cmd" encrypt --vault-password-file "$dir/pass" "$dir/vault.yml.tmp" > /dev/null
+  mv "$dir/vault.yml.tmp" "$dir/vault.yml"
 fi
 # The deploy user's SSH key (the hardening role refuses to run without one).
 [ -s "$dir/deploy_ed25519.pub" ] || ssh-keygen -q -t ed25519 -N '' -C ft-rehearsal-deploy -f "$dir/deploy_ed25519"
