@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import talib.abstract as ta
-from freqtrade.enums import CandleType
 from freqtrade.strategy import (
     BooleanParameter,
     DecimalParameter,
@@ -33,19 +32,14 @@ if _HERE not in sys.path:
 
 import futures_features as ff  # noqa: E402
 import futures_risk as risk  # noqa: E402
+from futures_data import FuturesDataMixin  # noqa: E402
 
 
-class RossCameronFuturesStrategy(IStrategy):
+class RossCameronFuturesStrategy(FuturesDataMixin, IStrategy):
     INTERFACE_VERSION = 3
 
     timeframe = "15m"
     can_short = True
-
-    @property
-    def protections(self) -> list[dict]:
-        # The deployment renders protections into the bot config (freqtrade refuses a
-        # top-level `protections` key there), so each bot's inventory decides them.
-        return list(self.config.get("deploy_protections", []))
 
     startup_candle_count = 200
     process_only_new_candles = True
@@ -74,24 +68,8 @@ class RossCameronFuturesStrategy(IStrategy):
     # fixed leverage, made liquidation-safe by the risk module
     base_leverage = 3.0
 
-    def _mark_tf(self) -> str:
-        ex = getattr(self.dp, "_exchange", None) if self.dp else None
-        return ex.get_option("mark_ohlcv_timeframe") if ex is not None else "8h"
-
-    def _funding_tf(self) -> str:
-        try:
-            return self.dp.get_funding_rate_timeframe()
-        except Exception:
-            return "8h"
-
     def informative_pairs(self):
-        pairs = self.dp.current_whitelist() if self.dp else []
-        ff_tf, mark_tf = self._funding_tf(), self._mark_tf()
-        out = []
-        for pair in pairs:
-            out.append((pair, ff_tf, CandleType.FUNDING_RATE))
-            out.append((pair, mark_tf, CandleType.MARK))
-        return out
+        return self.futures_informative_pairs()
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         dataframe["rsi"] = ta.RSI(dataframe, timeperiod=14)
@@ -104,13 +82,7 @@ class RossCameronFuturesStrategy(IStrategy):
         dataframe["vol_24h"] = ff.daily_vol(dataframe["close"])
 
         pair = metadata["pair"]
-        funding = self.dp.get_pair_dataframe(pair, self._funding_tf(), CandleType.FUNDING_RATE)
-        mark = self.dp.get_pair_dataframe(pair, self._mark_tf(), CandleType.MARK)
-        ff.merge_funding(dataframe, funding)
-        ff.merge_mark(dataframe, mark, self._mark_tf())
-        dataframe["funding_bias"] = risk.classify_funding_array(
-            dataframe["funding_rate"].to_numpy()
-        )
+        self.merge_futures_data(dataframe, pair)
         return dataframe
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 REPO_DATA = ROOT / "files" / "data" / "binance"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
+# One definition of how ccxt is pointed at the local exchange: the exchange's own.
+sys.path.insert(0, str(ROOT / "exchange"))
+from replay_exchange.testing import ccxt_config  # noqa: E402
+
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT", "ADA/USDT:USDT"]
 
 
@@ -108,26 +112,6 @@ def local_exchange(data_dir: Path, work: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-def ccxt_config(base: str) -> dict[str, Any]:
-    api = {
-        "fapiPublic": f"{base}/fapi/v1",
-        "fapiPublicV2": f"{base}/fapi/v2",
-        "fapiPublicV3": f"{base}/fapi/v3",
-        "fapiPrivate": f"{base}/fapi/v1",
-        "fapiPrivateV2": f"{base}/fapi/v2",
-        "fapiPrivateV3": f"{base}/fapi/v3",
-        "fapiData": f"{base}/futures/data",
-    }
-    return {
-        "urls": {"api": api},
-        "options": {
-            "fetchMarkets": {"types": ["linear"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-        },
-    }
 
 
 def backtest_config(
