@@ -1,0 +1,6 @@
+"""The backup command's package lives in the role (roles/backup/files/ft_backup)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "backup" / "files"))
