@@ -1,13 +1,25 @@
 """Local stand-in for the Telegram Bot API (api.telegram.org is unreachable from CI).
 
-Implements what senders use: POST/GET /bot<token>/sendMessage, getMe, getUpdates, with
+Implements what senders and bots use: POST/GET /bot<token>/sendMessage, editMessageText,
+getMe, getUpdates (long polling with offset, limit and timeout), deleteWebhook,
+getWebhookInfo, setMyCommands, getMyCommands, deleteMyCommands, answerCallbackQuery, with
 Telegram's response envelope ({"ok": true, "result": ...} or {"ok": false, "error_code",
 "description"}) and its common refusals: wrong token (401), unknown chat (400 "chat not
 found"), empty or over-long text, and HTML that Telegram would reject ("can't parse
-entities"). Every accepted message is recorded; GET /_messages returns them for tests.
+entities"). Every accepted message is recorded.
+
+Test endpoints (no token; bind the stand-in to loopback):
+    GET  /_messages   messages the bot sent, oldest first
+    POST /_inject     {"text": "/status", "chat_id": 42, "from_id": 42}: a user's message,
+                      queued as a Telegram Update for getUpdates (chat_id defaults to the
+                      first allowed chat, from_id to chat_id)
+    GET  /_calls      how often each Bot API method was called, e.g. {"getUpdates": 3}
 
     python monitoring/tools/telegram_standin.py --port 8443 --token 123:ABC --chat 42 \
         [--record messages.jsonl] [--tls-cert cert.pem --tls-key key.pem]
+
+--token and --chat may instead come from the environment (TELEGRAM_STANDIN_TOKEN,
+TELEGRAM_STANDIN_CHATS="42,43"), so that a service keeps them out of its command line.
 """
 
 from __future__ import annotations
@@ -15,9 +27,11 @@ from __future__ import annotations
 import argparse
 import html.parser
 import json
+import os
 import ssl
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +39,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 MAX_TEXT = 4096
+MAX_POLL_TIMEOUT = 50  # seconds a getUpdates long poll may wait, as Telegram allows
 HTML_TAGS = {
     "b",
     "strong",
@@ -138,6 +153,15 @@ class Bot:
     record: Path | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 1
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    next_update_id: int = 1
+    calls: Counter[str] = field(default_factory=Counter)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    closing: bool = False
+
+    def __post_init__(self) -> None:
+        # Long polls wait on this; it shares the lock that guards updates.
+        self.arrived = threading.Condition(self.lock)
 
     def me(self) -> dict[str, Any]:
         return {
@@ -197,6 +221,111 @@ class Bot:
                     fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
         return 200, {"ok": True, "result": msg}
 
+    def edit_message_text(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            chat_id, message_id = int(params.get("chat_id", "")), int(params.get("message_id", ""))
+        except (TypeError, ValueError):
+            return 400, _err(400, "Bad Request: message to edit not found")
+        text = str(params.get("text") or "")
+        if not text.strip():
+            return 400, _err(400, "Bad Request: message text is empty")
+        visible = text
+        if str(params.get("parse_mode") or "").upper() == "HTML":
+            visible, _, problem = render_html(text)
+            if problem:
+                return 400, _err(400, f"Bad Request: can't parse entities: {problem}")
+        with self.lock:
+            for entry in self.messages:
+                msg = entry["message"]
+                if msg["chat"]["id"] == chat_id and msg["message_id"] == message_id:
+                    if msg["text"] == visible:
+                        return 400, _err(400, "Bad Request: message is not modified")
+                    msg["text"], msg["edit_date"] = visible, int(time.time())
+                    entry["sent_text"] = text
+                    return 200, {"ok": True, "result": msg}
+        return 400, _err(400, "Bad Request: message to edit not found")
+
+    def inject(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Queue a user's message as an Update, the way Telegram delivers it to the bot."""
+        text = str(body.get("text") or "")
+        if not text.strip():
+            return 400, _err(400, "Bad Request: message text is empty")
+        try:
+            chat_id = int(body.get("chat_id", min(self.chats)))
+            from_id = int(body.get("from_id", chat_id))
+        except (TypeError, ValueError):
+            return 400, _err(400, "Bad Request: chat_id and from_id must be integers")
+        message: dict[str, Any] = {
+            "from": {"id": from_id, "is_bot": False, "first_name": "Test", "username": "tester"},
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            # A leading /command is an entity; that is what command handlers look for.
+            command = text.split()[0]
+            message["entities"] = [
+                {"offset": 0, "length": _utf16_len(command), "type": "bot_command"}
+            ]
+        with self.arrived:
+            message["message_id"] = self.next_id
+            self.next_id += 1
+            update = {"update_id": self.next_update_id, "message": message}
+            self.next_update_id += 1
+            self.updates.append(update)
+            self.arrived.notify_all()
+        return 200, {"ok": True, "result": update}
+
+    def get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            offset = int(params.get("offset") or 0)
+            limit = min(max(int(params.get("limit") or 100), 1), 100)
+            timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_POLL_TIMEOUT)
+        except (TypeError, ValueError):
+            return 400, _err(400, "Bad Request: wrong parameter")
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            # An offset confirms every update below it: Telegram forgets them.
+            if offset < 0:
+                self.updates = self.updates[offset:]
+            elif offset:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and not self.closing:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.arrived.wait(left):
+                    break
+            return 200, {"ok": True, "result": self.updates[:limit]}
+
+    def delete_webhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if _truthy(params.get("drop_pending_updates")):
+            with self.lock:
+                self.updates.clear()
+        return 200, {"ok": True, "result": True, "description": "Webhook is already deleted"}
+
+    def webhook_info(self) -> dict[str, Any]:
+        with self.lock:
+            pending = len(self.updates)
+        info = {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        return {"ok": True, "result": info}
+
+    def set_commands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        raw = params.get("commands", [])
+        try:
+            commands = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return 400, _err(400, "Bad Request: can't parse commands JSON object")
+        if not isinstance(commands, list):
+            return 400, _err(400, 'Bad Request: field "commands" must be an Array')
+        with self.lock:
+            self.commands = commands
+        return 200, {"ok": True, "result": True}
+
+    def close(self) -> None:
+        """Release waiting long polls (the server is going away)."""
+        with self.arrived:
+            self.closing = True
+            self.arrived.notify_all()
+
 
 def _truthy(v: Any) -> bool:
     return str(v).lower() in ("1", "true", "yes")
@@ -236,9 +365,8 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
 
         def _dispatch(self) -> None:
             path = urlparse(self.path).path
-            if path == "/_messages":
-                with bot.lock:
-                    return self._reply(200, list(bot.messages))
+            if path.startswith("/_"):
+                return self._test_endpoint(path)
             parts = path.strip("/").split("/")
             if len(parts) != 2 or not parts[0].startswith("bot"):
                 return self._reply(404, _err(404, "Not Found"))
@@ -249,14 +377,46 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
                 params = self._params()
             except ValueError:
                 return self._reply(400, _err(400, "Bad Request: invalid JSON"))
+            with bot.lock:
+                bot.calls[method] += 1
             m = method.lower()
             if m == "getme":
                 return self._reply(200, {"ok": True, "result": bot.me()})
             if m == "getupdates":
-                return self._reply(200, {"ok": True, "result": []})
+                return self._reply(*bot.get_updates(params))
             if m == "sendmessage":
                 return self._reply(*bot.send_message(params))
+            if m == "editmessagetext":
+                return self._reply(*bot.edit_message_text(params))
+            if m == "deletewebhook":
+                return self._reply(*bot.delete_webhook(params))
+            if m == "getwebhookinfo":
+                return self._reply(200, bot.webhook_info())
+            if m == "setmycommands":
+                return self._reply(*bot.set_commands(params))
+            if m == "deletemycommands":
+                return self._reply(*bot.set_commands({"commands": []}))
+            if m == "getmycommands":
+                with bot.lock:
+                    return self._reply(200, {"ok": True, "result": list(bot.commands)})
+            if m == "answercallbackquery":
+                return self._reply(200, {"ok": True, "result": True})
             return self._reply(404, _err(404, "Not Found: method not found"))
+
+        def _test_endpoint(self, path: str) -> None:
+            if path == "/_messages" and self.command == "GET":
+                with bot.lock:
+                    return self._reply(200, list(bot.messages))
+            if path == "/_calls" and self.command == "GET":
+                with bot.lock:
+                    return self._reply(200, dict(bot.calls))
+            if path == "/_inject" and self.command == "POST":
+                try:
+                    body = self._params()
+                except ValueError:
+                    return self._reply(400, _err(400, "Bad Request: invalid JSON"))
+                return self._reply(*bot.inject(body))
+            return self._reply(404, _err(404, "Not Found"))
 
         do_GET = _dispatch
         do_POST = _dispatch
@@ -296,7 +456,23 @@ class TelegramStandIn:
         self._thread.start()
         return self
 
+    def inject(self, text: str, chat_id: int | None = None) -> dict[str, Any]:
+        """Queue a user's message for the bot; returns the Update."""
+        body: dict[str, Any] = {"text": text}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        status, answer = self.bot.inject(body)
+        if status != 200:
+            raise ValueError(answer["description"])
+        return answer["result"]
+
+    @property
+    def calls(self) -> dict[str, int]:
+        with self.bot.lock:
+            return dict(self.bot.calls)
+
     def __exit__(self, *exc: object) -> None:
+        self.bot.close()
         self.server.shutdown()
         self.server.server_close()
 
@@ -305,12 +481,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8443)
-    ap.add_argument("--token", required=True)
-    ap.add_argument("--chat", type=int, action="append", required=True)
+    ap.add_argument("--token", default=os.environ.get("TELEGRAM_STANDIN_TOKEN"))
+    ap.add_argument("--chat", type=int, action="append")
     ap.add_argument("--record", type=Path)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     args = ap.parse_args()
+    if not args.token:
+        ap.error("--token (or TELEGRAM_STANDIN_TOKEN) is required")
+    if not args.chat:
+        env_chats = os.environ.get("TELEGRAM_STANDIN_CHATS", "")
+        try:
+            args.chat = [int(c) for c in env_chats.split(",") if c.strip()]
+        except ValueError:
+            ap.error(f"TELEGRAM_STANDIN_CHATS must be integers: {env_chats!r}")
+    if not args.chat:
+        ap.error("--chat (or TELEGRAM_STANDIN_CHATS) is required")
     tls = (args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None
     srv = TelegramStandIn(args.token, set(args.chat), args.host, args.port, args.record, tls)
     print(f"telegram stand-in on {srv.url}", flush=True)
