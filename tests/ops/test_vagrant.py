@@ -27,6 +27,8 @@ def _vagrant_env(home: Path) -> dict[str, str]:
     # A private Vagrant home: no plugins, no boxes; and no update check over the network.
     env["VAGRANT_HOME"] = str(home)
     env["VAGRANT_CHECKPOINT_DISABLE"] = "1"
+    # Vagrant's per-project state (.vagrant/) outside the working tree.
+    env["VAGRANT_DOTFILE_PATH"] = str(home / "dotfile")
     env.pop("VAGRANT_DEFAULT_PROVIDER", None)
     env.pop("VAGRANT_VAGRANTFILE", None)
     return env
