@@ -67,6 +67,7 @@ def write(staging: Path, manifest: dict[str, Any], archive: Path) -> str:
             tar.add(staging / MANIFEST, arcname=MANIFEST)
             for name in manifest["files"]:
                 tar.add(staging / name, arcname=name, recursive=False)
+        os.chmod(tmp_archive, 0o600)
         fsync_path(tmp_archive)
         digest = sha256_file(tmp_archive)
         tmp_sum.write_text(f"{digest}  {archive.name}\n", encoding="utf-8")

@@ -75,6 +75,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         conf = settings.load(args.config)
     except settings.ConfigError as exc:
         log.error("%s", exc)
+        try:
+            metrics.record(settings.DEFAULT_METRICS, EXIT_CONFIG, time.time(), 0.0, None)
+        except OSError as write_error:
+            log.error("cannot write %s: %s", settings.DEFAULT_METRICS, write_error)
         return EXIT_CONFIG
     if args.dest:
         conf = settings.Settings(**{**conf.__dict__, "backup_dir": args.dest})

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG = Path("/etc/ft-backup/config.json")
+# Where a run whose configuration cannot be read still reports its failure.
+DEFAULT_METRICS = Path("/var/lib/prometheus/node-exporter/backup.prom")
 
 
 class ConfigError(Exception):

@@ -30,6 +30,8 @@ FRESH = f"{PREFIX}-trixie"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
 REPO = Path(__file__).resolve().parents[5]
+# As in converge.yml (an inventory variable in production).
+REPO_RESTIC = "/srv/restic-repo"
 
 
 def restore(limit: str, *extra: str) -> subprocess.CompletedProcess:
@@ -148,3 +150,23 @@ def test_fresh_host_restores_another_hosts_archive(host, backed_up, tmp_path):
         assert live(fresh, bot) == saved[bot]
         assert fresh.service(f"freqtrade@{bot}").is_running
     assert fresh.file(f"{BACKUPS}/{local.name}").sha256sum == host.file(archive).sha256sum
+
+
+def test_lost_disk_restores_from_restic(host, backed_up):
+    """The archives in backup_dir are gone; the newest comes back from the restic copy."""
+    archive, saved = backed_up
+    host.check_output(f"systemctl stop freqtrade@alpha && rm {DATA}/alpha/tradesv3.sqlite")
+    host.check_output("systemctl start freqtrade@alpha")
+    host.check_output(f"mkdir -p /root/lost && mv {BACKUPS}/ft-backup-* /root/lost/")
+    assert restore(INSTANCE).returncode != 0  # nothing local to restore any more
+    result = restore(
+        INSTANCE,
+        "-e",
+        "backup_restore_from_restic=true",
+        "-e",
+        f"backup_restic_repository={REPO_RESTIC}",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.file(archive).sha256sum == host.file(f"/root/lost/{Path(archive).name}").sha256sum
+    for bot in BOTS:
+        assert live(host, bot) == saved[bot]
