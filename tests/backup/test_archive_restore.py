@@ -180,3 +180,27 @@ def test_retention_in_a_run(layout):
     assert left == sorted(p.name for p in made[-2:])
     assert not archive.checksum_path(old).exists()
     assert backup.latest(layout.backup_dir, "ft-backup") == made[-1]
+
+
+def test_wal_database_copy_holds_uncheckpointed_trades(layout):
+    """freqtrade's databases are in WAL mode: committed trades may live only in the -wal
+    file while the bot runs. The online copy holds them (a copy of the main file would
+    not), and is a single self-contained file."""
+    live = layout.data_dir / "alpha" / layout.db_filename
+    with closing(sqlite3.connect(live)) as bot:
+        bot.execute("PRAGMA journal_mode=WAL")
+        bot.execute("PRAGMA wal_autocheckpoint=0")
+        bot.executemany(
+            "INSERT INTO trades (pair, is_open, open_rate, amount, open_date) VALUES (?,?,?,?,?)",
+            [("ETH/USDT:USDT", 1, 3000.0, 1.0, "2026-11-25")] * 20,
+        )
+        bot.commit()
+        assert live.with_name(live.name + "-wal").stat().st_size > 0
+        expected = summary(layout, "alpha")
+        path = backup.run(layout)
+        verified = archive.verify(path, layout.backup_dir)
+    meta = verified.manifest["bots"]["alpha"]
+    assert (meta["trades_rows"], meta["trades_sha256"]) == expected
+    assert expected[0] == 25
+    with tarfile.open(path) as tar:
+        assert not [n for n in tar.getnames() if n.endswith(("-wal", "-shm", "-journal"))]

@@ -11,17 +11,33 @@ from pathlib import Path
 BUSY_TIMEOUT = 60.0
 
 
-def _open_ro(path: Path) -> sqlite3.Connection:
+def _open_ro(path: Path, immutable: bool = False) -> sqlite3.Connection:
     # Read-only: the backup never writes to a live database or creates files next to it.
-    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+    uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
+
+
+def _copy(source: sqlite3.Connection, dst: Path) -> None:
+    with closing(source), closing(sqlite3.connect(dst)) as target:
+        source.backup(target)
+        # One self-contained file (freqtrade's databases are in WAL mode).
+        target.execute("PRAGMA journal_mode=DELETE")
 
 
 def online_copy(src: Path, dst: Path) -> None:
     """Copy a database that may be in use: one backup step under a shared lock."""
     if not src.is_file():
         raise FileNotFoundError(f"no database at {src}")
-    with closing(_open_ro(src)) as source, closing(sqlite3.connect(dst)) as target:
-        source.backup(target)
+    try:
+        _copy(_open_ro(src), dst)
+    except sqlite3.OperationalError:
+        if src.with_name(src.name + "-wal").exists():
+            raise
+        # A WAL database whose bot is stopped, in a directory this process may not write
+        # (the unit's ProtectSystem=strict): SQLite cannot create the -shm it wants, but
+        # without a -wal the file is complete and can be read as it is.
+        dst.unlink(missing_ok=True)
+        _copy(_open_ro(src, immutable=True), dst)
 
 
 def integrity_check(path: Path) -> str:

@@ -2,9 +2,10 @@
 
 `fake_bot.py --seed N DB` creates a database with freqtrade's trades table (the columns a
 freqtrade 2026 database has that matter here), N trades, and a padding table of random
-bytes (so a copy does not fit on a tiny filesystem). `fake_bot.py DB` runs like a bot:
-creates the tables if missing (as freqtrade does on an empty database), then writes a
-heartbeat row every 0.2 s in its own transaction and logs every 10 s.
+bytes (so a copy does not fit on a tiny filesystem), in WAL mode like freqtrade's.
+`fake_bot.py DB` runs like a bot: creates the tables if missing (as freqtrade does on an
+empty database), then writes a heartbeat row every 0.2 s in its own transaction and logs
+every 10 s.
 """
 
 import argparse
@@ -33,6 +34,7 @@ PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT"]
 def seed(path: str, count: int) -> None:
     rng = random.Random(f"{path}-{count}")
     db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")  # as freqtrade's databases
     db.execute(TRADES)
     db.execute(HEARTBEAT)
     for i in range(count):
@@ -65,19 +67,25 @@ def seed(path: str, count: int) -> None:
 def run(path: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     db = sqlite3.connect(path, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
     db.execute(TRADES)
     db.execute(HEARTBEAT)
     db.commit()
     beats = 0
     print(f"fake bot started on {path}", flush=True)
-    while True:
-        with db:
-            db.execute("INSERT INTO heartbeat (at) VALUES (?)", (time.time(),))
-            db.execute("DELETE FROM heartbeat WHERE id <= (SELECT max(id) - 100 FROM heartbeat)")
-        beats += 1
-        if beats % 50 == 0:
-            print(f"heartbeat {beats}", flush=True)
-        time.sleep(0.2)
+    try:
+        while True:
+            with db:
+                db.execute("INSERT INTO heartbeat (at) VALUES (?)", (time.time(),))
+                db.execute(
+                    "DELETE FROM heartbeat WHERE id <= (SELECT max(id) - 100 FROM heartbeat)"
+                )
+            beats += 1
+            if beats % 50 == 0:
+                print(f"heartbeat {beats}", flush=True)
+            time.sleep(0.2)
+    finally:
+        db.close()  # the last connection checkpoints and removes -wal and -shm
 
 
 def main() -> None:

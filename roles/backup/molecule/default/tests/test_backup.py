@@ -97,6 +97,21 @@ def test_run_is_logged_to_the_journal(host, backup_run):
     assert "verified" in log
 
 
+def test_backup_of_a_stopped_bot(host, backup_run):
+    """A stopped bot's WAL database has no -wal/-shm, and the unit may not create them
+    (ProtectSystem=strict): the backup still copies it, and creates nothing beside it."""
+    host.check_output("systemctl stop freqtrade@beta")
+    try:
+        before = host.check_output(f"ls -a {DATA}/beta")
+        assert "tradesv3.sqlite-wal" not in before
+        assert run_backup(host).rc == 0
+        assert host.check_output(f"ls -a {DATA}/beta") == before
+        names = host.check_output(f"tar -tzf {latest(host)}").split()
+        assert "db/beta/tradesv3.sqlite" in names
+    finally:
+        host.check_output("systemctl start freqtrade@beta")
+
+
 def test_retention_prunes_by_count_and_age(host, backup_run):
     old = f"{BACKUPS}/ft-backup-20200101T000000Z.tar.gz"
     host.check_output(f"touch {old} {old}.sha256")
