@@ -1,0 +1,207 @@
+"""Attack surface, measured with Debian's tools: nmap and ssh-audit from another container on
+the docker network, lynis inside the server, and a scan for the vault's secret values.
+
+The tools' summaries go to artifacts/reliability/<tool>.txt (docs/reliability.md quotes them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rel_stack as stack
+
+SCANNER = os.environ.get("FT_RELIABILITY_SCANNER", "ft-reliability-scan")
+ALLOWED_PORTS = {22, 80, 443}
+LYNIS_TARGET = int(os.environ.get("FT_RELIABILITY_LYNIS_TARGET", "75"))
+OUT = stack.TOP / "artifacts/reliability"
+# The converge logs the scan reads: the reliability server's and the rehearsal's, if present.
+CONVERGE_LOGS = [OUT / "converge.log", stack.TOP / "artifacts/rehearsal.log"]
+
+
+def save(name: str, text: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / name).write_text(text)
+
+
+def server_ip() -> str:
+    fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    ip = stack.run(["docker", "inspect", "-f", fmt, stack.CONTAINER]).stdout.strip()
+    assert ip, f"{stack.CONTAINER} has no IP address"
+    return ip
+
+
+@pytest.fixture(scope="module")
+def scanner() -> str:
+    """A plain Debian container on the same docker network with nmap and ssh-audit (made
+    once by tools/reliability/scanner.sh and kept: installing takes a while)."""
+    stack.run([str(stack.TOP / "tools/reliability/scanner.sh"), SCANNER], timeout=600)
+    return SCANNER
+
+
+def in_scanner(scanner: str, *cmd: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return stack.run(["docker", "exec", scanner, *cmd], timeout=timeout, check=False)
+
+
+def test_nmap_sees_only_public_ports(scanner: str) -> None:
+    ip = server_ip()
+    scan = in_scanner(
+        scanner,
+        "nmap",
+        "-Pn",
+        "-sT",
+        "-p-",
+        "--min-rate",
+        "3000",
+        "--max-retries",
+        "1",
+        "--open",
+        "-oX",
+        "-",
+        ip,
+    )
+    assert scan.returncode == 0, scan.stderr
+    root = ET.fromstring(scan.stdout)
+    open_ports = {
+        int(p.get("portid", "0"))
+        for p in root.iter("port")
+        if (state := p.find("state")) is not None and state.get("state") == "open"
+    }
+    summary = root.find("runstats/finished")
+    save(
+        "nmap.txt",
+        f"nmap -Pn -sT -p- --min-rate 3000 --max-retries 1 {stack.CONTAINER} ({ip}) from {scanner}\n"
+        f"open TCP ports: {sorted(open_ports)}\n"
+        f"{summary.get('summary') if summary is not None else ''}\n",
+    )
+    assert 22 in open_ports, "sshd is not reachable: the scan did not work"
+    assert open_ports <= ALLOWED_PORTS, f"unexpected open ports: {open_ports - ALLOWED_PORTS}"
+
+
+def test_ssh_audit_reports_no_failure(scanner: str) -> None:
+    audit = in_scanner(scanner, "ssh-audit", "-n", server_ip())
+    save("ssh-audit.txt", audit.stdout)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", audit.stdout)
+    failures = [line for line in text.splitlines() if "[fail]" in line or "(fail)" in line]
+    warnings = [line for line in text.splitlines() if "[warn]" in line]
+    print(f"measured ssh-audit exit={audit.returncode} fail={len(failures)} warn={len(warnings)}")
+    assert "(gen) banner" in text, f"ssh-audit did not talk to sshd: {audit.stderr}"
+    assert not failures, "\n".join(failures)
+    assert audit.returncode in (0, 1), f"ssh-audit exit status {audit.returncode}"
+
+
+LYNIS_PATHS = ["/usr/sbin/lynis", "/usr/share/lynis", "/etc/lynis"]
+
+
+@pytest.fixture(scope="module")
+def lynis_report() -> Iterator[str]:
+    """Run the control machine's lynis inside the server (copied in, removed afterwards)."""
+    for path in LYNIS_PATHS:
+        stack.sh(f"mkdir -p {Path(path).parent}")
+        stack.run(["docker", "cp", path, f"{stack.CONTAINER}:{path}"])
+    try:
+        out = stack.sh(
+            "lynis audit system --quick --no-colors --no-log-rotation 2>&1 || true; "
+            "echo ===REPORT===; cat /var/log/lynis-report.dat",
+            timeout=900,
+        )
+    finally:
+        stack.sh(f"rm -rf {' '.join(LYNIS_PATHS)}", check=False)
+    console, _, report = out.partition("===REPORT===\n")
+    tail = console[console.find("Lynis security scan details") :] if console else ""
+    save("lynis.txt", tail)
+    yield report
+
+
+def test_lynis_hardening_index(lynis_report: str) -> None:
+    found = re.search(r"^hardening_index=(\d+)$", lynis_report, re.M)
+    assert found, "lynis wrote no hardening index"
+    index = int(found.group(1))
+    warnings = re.findall(r"^warning\[\]=(.*)$", lynis_report, re.M)
+    suggestions = re.findall(r"^suggestion\[\]=(.*)$", lynis_report, re.M)
+    tests = re.search(r"^lynis_tests_done=(\d+)$", lynis_report, re.M)
+    print(
+        f"measured lynis hardening_index={index} warnings={len(warnings)} "
+        f"suggestions={len(suggestions)} tests={tests.group(1) if tests else '?'}"
+    )
+    save(
+        "lynis-findings.txt",
+        f"hardening_index={index}\n"
+        + "".join(f"warning {w}\n" for w in warnings)
+        + "".join(f"suggestion {s}\n" for s in suggestions),
+    )
+    assert index >= LYNIS_TARGET, f"lynis hardening index {index} < {LYNIS_TARGET}"
+
+
+def secret_patterns() -> list[str]:
+    """The vault's secret values (and, for multi-line ones, each long line), 12+ chars."""
+    patterns: list[str] = []
+    for key, value in stack.vault().items():
+        if key == "vault_telegram_chat_id":  # an identifier, not a credential
+            continue
+        for part in [str(value), *str(value).splitlines()]:
+            part = part.strip()
+            if len(part) >= 12 and not part.startswith("-----"):
+                patterns.append(part)
+    assert len(patterns) >= 5, "the vault has fewer secrets than expected"
+    return patterns
+
+
+def test_no_secret_in_repository() -> None:
+    patterns = "\n".join(secret_patterns()) + "\n"
+    found = subprocess.run(
+        ["git", "grep", "-l", "-F", "-f", "/dev/stdin"],
+        input=patterns,
+        capture_output=True,
+        text=True,
+        cwd=stack.TOP,
+        check=False,
+    )
+    assert found.returncode == 1, f"secret values in tracked files: {found.stdout}"
+
+
+def test_no_secret_in_converge_output() -> None:
+    logs = [log for log in CONVERGE_LOGS if log.exists()]
+    assert logs, "no converge log to scan (tools/reliability/up.sh writes one)"
+    patterns = secret_patterns()
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert "PLAY RECAP" in text, f"{log} is not a complete converge log"
+        leaked = [p[:4] + "…" for p in patterns if p in text]
+        assert not leaked, f"secret values in {log}: {leaked}"
+
+
+def grep_in_server(script: str) -> str:
+    """Run `script` in the server with the patterns in $P (a root-only file)."""
+    patterns = "\n".join(secret_patterns()) + "\n"
+    return stack.sh(
+        'set -o pipefail; P=$(mktemp); trap \'rm -f "$P"\' EXIT; chmod 600 "$P"; '
+        f'cat > "$P"; {script}',
+        stdin=patterns,
+        timeout=900,
+    )
+
+
+def test_no_secret_in_world_readable_files() -> None:
+    out = grep_in_server(
+        "find / -xdev \\( -path /proc -o -path /sys \\) -prune -o -type f -perm -o+r "
+        '-size -20M -print0 | xargs -0 grep -l -F -f "$P" 2>/dev/null || true; echo END'
+    )
+    files = [line for line in out.splitlines() if line and line != "END"]
+    assert out.strip().endswith("END")
+    assert not files, f"world-readable files with secret values: {files}"
+
+
+def test_no_secret_in_journal() -> None:
+    out = grep_in_server(
+        'n=$(journalctl --no-pager -o cat | wc -l); echo "lines=$n"; '
+        'journalctl --no-pager -o cat | grep -c -F -f "$P" || true'
+    )
+    lines, hits = out.split()
+    assert int(lines.split("=")[1]) > 100, "the journal is (almost) empty: nothing was scanned"
+    assert int(hits) == 0, f"{hits} journal lines carry secret values"
