@@ -1,0 +1,86 @@
+"""Testinfra checks of the risk monitor on a host converged by site.yml, where the real
+freqtrade bots run (tests/molecule/site/tests/test_monitoring.py in the whole-site scenario).
+
+The bots and their API ports are read from the rehearsal inventory, so a bot added there is
+checked here too.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[4]
+INVENTORY = REPO / "inventories/rehearsal/group_vars/all/main.yml"
+BOTS = {
+    b["name"]: int(b["api_port"]) for b in yaml.safe_load(INVENTORY.read_text())["freqtrade_bots"]
+}
+PORTS = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "risk-exporter": 9110}
+# A bot that was just (re)started answers after its start-up (markets, candles); the exporter
+# polls every 15 s.
+DEADLINE = 180
+
+
+def metrics(host):
+    # curl is on the site host (role common).
+    return host.check_output("curl -fsS --max-time 10 http://127.0.0.1:9110/metrics")
+
+
+@pytest.mark.parametrize(
+    "service",
+    ["risk-exporter", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter"],
+)
+def test_monitoring_services_active(host, service):
+    assert host.service(service).is_running
+    assert host.service(service).is_enabled
+
+
+@pytest.mark.parametrize("port", PORTS.values())
+def test_monitoring_on_loopback_only(host, port):
+    listeners = host.check_output(f"ss -Htln 'sport = :{port}'").splitlines()
+    assert listeners, f"nothing listens on {port}"
+    for line in listeners:
+        assert line.split()[3] == f"127.0.0.1:{port}", line
+
+
+def test_exporter_config_lists_every_bot(host):
+    cfg = yaml.safe_load(host.file("/etc/risk-exporter/config.yml").content_string)
+    assert {b["name"]: b["url"] for b in cfg["bots"]} == {
+        name: f"http://127.0.0.1:{port}" for name, port in BOTS.items()
+    }
+    # freqtrade is installed: its leverage brackets are used.
+    assert cfg["leverage_tiers_file"] == "/etc/risk-exporter/binance_leverage_tiers.json"
+    assert host.file(cfg["leverage_tiers_file"]).exists
+
+
+@pytest.mark.parametrize("bot", BOTS)
+def test_exporter_reports_the_real_bot_up(host, bot):
+    deadline = time.monotonic() + DEADLINE
+    text = ""
+    while time.monotonic() < deadline:
+        text = metrics(host)
+        if f'risk_bot_up{{bot="{bot}"}} 1.0' in text:
+            break
+        time.sleep(5)
+    assert f'risk_bot_up{{bot="{bot}"}} 1.0' in text, [
+        line for line in text.splitlines() if f'bot="{bot}"' in line and "risk_bot_up" in line
+    ]
+    # The figures come from the bot itself: its strategy, futures and dry-run mode.
+    info = [line for line in text.splitlines() if line.startswith(f'risk_bot_info{{bot="{bot}"')]
+    assert info and 'trading_mode="futures"' in info[0], info
+
+
+def test_prometheus_scrapes_the_exporter(host):
+    deadline = time.monotonic() + 90
+    health = {}
+    while time.monotonic() < deadline:
+        out = host.check_output("curl -fsS --max-time 10 http://127.0.0.1:9090/api/v1/targets")
+        targets = json.loads(out)["data"]["activeTargets"]
+        health = {t["labels"]["job"]: t["health"] for t in targets}
+        if health.get("risk-exporter") == "up" and health.get("node") == "up":
+            break
+        time.sleep(5)
+    assert health.get("risk-exporter") == "up", health
+    assert health.get("node") == "up", health
