@@ -1,2 +1,0 @@
-def test_nginx_config_is_valid(host):
-    assert host.run("nginx -t").rc == 0

@@ -1,0 +1,77 @@
+"""testssl.sh and wrk from this machine against the edge (over the container's address)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+from conftest import DOMAIN
+
+WEAK_CIPHER_IDS = (
+    "cipherlist_NULL",
+    "cipherlist_aNULL",
+    "cipherlist_EXPORT",
+    "cipherlist_LOW",
+    "cipherlist_3DES_IDEA",
+    "cipherlist_OBSOLETED",
+)
+
+
+def test_testssl_finds_nothing_high(address, pebble_root, artifacts):
+    report = artifacts / "testssl.json"
+    report.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            "testssl",
+            "--quiet",
+            "--color",
+            "0",
+            "--warnings",
+            "batch",
+            "--ip",
+            address,
+            "--add-ca",
+            str(pebble_root),
+            "--jsonfile",
+            str(report),
+            f"https://{DOMAIN}/",
+        ],
+        capture_output=True,
+        timeout=900,
+        check=False,
+    )
+    findings = {f["id"]: f for f in json.loads(report.read_text())}
+    for proto in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
+        assert findings[proto]["finding"].startswith("not offered"), findings[proto]
+    for proto in ("TLS1_2", "TLS1_3"):
+        assert findings[proto]["finding"].startswith("offered"), findings[proto]
+    for cid in WEAK_CIPHER_IDS:
+        assert findings[cid]["finding"].startswith("not offered"), findings[cid]
+    bad = [f for f in findings.values() if f["severity"] in ("HIGH", "CRITICAL")]
+    assert bad == []
+    assert findings["HSTS"]["severity"] == "OK"
+
+
+def test_wrk_ping_through_nginx(address, artifacts):
+    # A benchmark, not a speed assertion: the numbers go to artifacts/web/wrk.txt.
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            "-c32",
+            "-d30s",
+            "--latency",
+            "-H",
+            f"Host: {DOMAIN}",
+            f"https://{address}/api/v1/ping",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    (artifacts / "wrk.txt").write_text(out)
+    assert float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) > 0
+    assert re.search(r"^\s+99%\s+\S+", out, re.M)
+    assert "Non-2xx" not in out
