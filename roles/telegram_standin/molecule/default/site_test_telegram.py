@@ -42,35 +42,45 @@ def _wait(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
 
 
 def _bot(host: Any) -> dict[str, Any]:
-    """Port, credentials, pairs and chat of the first bot with force entries enabled."""
+    """Port, API user, pairs and chat of the first bot with force entries enabled."""
     with host.sudo():
         configs = host.check_output("ls /etc/freqtrade/*/config.json").split()
         for path in sorted(configs):
             config = json.loads(host.file(path).content_string)
             if not config.get("force_entry_enable") or not config["telegram"]["enabled"]:
                 continue
-            env = host.file(path.rsplit("/", 2)[0] + f"/{config['bot_name']}.env").content_string
+            env_file = path.rsplit("/", 2)[0] + f"/{config['bot_name']}.env"
+            env = host.file(env_file).content_string
             values = dict(
                 line.split("=", 1) for line in env.splitlines() if line.startswith("FREQTRADE__")
             )
             return {
                 "name": config["bot_name"],
+                "env_file": env_file,
                 "port": config["api_server"]["listen_port"],
                 "user": config["api_server"]["username"],
-                "password": json.loads(values["FREQTRADE__API_SERVER__PASSWORD"]),
                 "chat": int(json.loads(values["FREQTRADE__TELEGRAM__CHAT_ID"])),
                 "pairs": config["exchange"]["pair_whitelist"],
+                "max_open_trades": config["max_open_trades"],
             }
     raise AssertionError("no bot with Telegram and force_entry_enable")
 
 
 def _bot_api(host: Any, bot: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> Any:
-    auth = shlex.quote(f"{bot['user']}:{bot['password']}")
+    """Call the bot's REST API on the box; the password is read there, never printed."""
     data = (
         f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body else ""
     )
     url = f"http://127.0.0.1:{bot['port']}/api/v1/{path}"
-    return _json(host, f"curl -fsS --max-time 30 -u {auth}{data} {url}")
+    script = (
+        f"set -a; . {bot['env_file']}; exec curl -sS --max-time 30 -w '\\n%{{http_code}}'"
+        f' -u "{bot["user"]}:$FREQTRADE__API_SERVER__PASSWORD"{data} {url}'
+    )
+    with host.sudo():
+        out = host.check_output(f"sh -c {shlex.quote(script)}")
+    answer, _, status = out.rpartition("\n")
+    assert status == "200", f"{path}: HTTP {status}: {answer}"
+    return json.loads(answer)
 
 
 def _messages(host: Any) -> list[dict[str, Any]]:
@@ -132,7 +142,24 @@ def test_startup_is_announced_and_the_bot_polls_for_commands(host: Any) -> None:
 
 def test_dry_run_entry_produces_a_telegram_message(host: Any) -> None:
     bot = _bot(host)
-    open_pairs = {t["pair"] for t in _bot_api(host, bot, "status")}
+    trades = _bot_api(host, bot, "status")
+    if len(trades) >= bot["max_open_trades"]:
+        # The strategy may have filled every slot by now: free one, which must be announced.
+        oldest = min(trades, key=lambda t: t["trade_id"])
+        seen = max(m["message_id"] for m in _messages(host))
+        _bot_api(host, bot, "forceexit", {"tradeid": str(oldest["trade_id"])})
+        _wait(
+            f"the exit message for trade {oldest['trade_id']}",
+            lambda: [
+                m
+                for m in _messages(host)
+                if m["message_id"] > seen
+                and "Exit" in m["text"]
+                and f"(#{oldest['trade_id']})" in m["text"]
+            ],
+        )
+        trades = _bot_api(host, bot, "status")
+    open_pairs = {t["pair"] for t in trades}
     pair = next(p for p in bot["pairs"] if p not in open_pairs)
     seen = max((m["message_id"] for m in _messages(host)), default=0)
     trade = _bot_api(host, bot, "forceenter", {"pair": pair, "side": "long"})
