@@ -27,6 +27,8 @@ cid=$(docker create "$image" /bin/true)
 trap 'docker rm "$cid" > /dev/null 2>&1 || true; umount "$root/dev" "$root/proc" 2> /dev/null || true' EXIT
 docker export "$cid" | tar -C "$root" -xf -
 docker rm "$cid" > /dev/null
+# docker export leaves /.dockerenv, which makes systemd (and Ansible's facts) see a container.
+rm -f "$root/.dockerenv"
 
 echo "[box] kernel, initramfs, networkd + resolved"
 apt_opts=()
