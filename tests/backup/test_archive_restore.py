@@ -204,3 +204,19 @@ def test_wal_database_copy_holds_uncheckpointed_trades(layout):
     assert expected[0] == 25
     with tarfile.open(path) as tar:
         assert not [n for n in tar.getnames() if n.endswith(("-wal", "-shm", "-journal"))]
+
+
+def test_stopped_bots_wal_database_gets_no_files_beside_it(layout):
+    """A stopped bot's WAL database has no -wal/-shm; the backup must not create them
+    (they would belong to root, and the bot could not open its database any more)."""
+    live = layout.data_dir / "beta" / layout.db_filename
+    with closing(sqlite3.connect(live)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+    before = sorted(p.name for p in live.parent.iterdir())
+    assert before == [layout.db_filename]
+    expected = summary(layout, "beta")
+    assert sorted(p.name for p in live.parent.iterdir()) == before  # summary creates none
+    path = backup.run(layout)
+    assert sorted(p.name for p in live.parent.iterdir()) == before
+    meta = archive.verify(path, layout.backup_dir).manifest["bots"]["beta"]
+    assert (meta["trades_rows"], meta["trades_sha256"]) == expected

@@ -11,8 +11,19 @@ from pathlib import Path
 BUSY_TIMEOUT = 60.0
 
 
-def _open_ro(path: Path, immutable: bool = False) -> sqlite3.Connection:
-    # Read-only: the backup never writes to a live database or creates files next to it.
+def is_wal(path: Path) -> bool:
+    """Bytes 18 and 19 of the header are 2 for a database in WAL mode."""
+    with path.open("rb") as db:
+        header = db.read(20)
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
+
+
+def _open_ro(path: Path) -> sqlite3.Connection:
+    """Read-only, creating nothing next to the file. A WAL database without its -shm is
+    open nowhere (its bot is stopped) and complete; opened normally, SQLite would create
+    -shm and -wal next to it, owned by root, which the bot could then not open: it is
+    read as immutable instead."""
+    immutable = is_wal(path) and not path.with_name(path.name + "-shm").exists()
     uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
     return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
 
@@ -28,16 +39,7 @@ def online_copy(src: Path, dst: Path) -> None:
     """Copy a database that may be in use: one backup step under a shared lock."""
     if not src.is_file():
         raise FileNotFoundError(f"no database at {src}")
-    try:
-        _copy(_open_ro(src), dst)
-    except sqlite3.OperationalError:
-        if src.with_name(src.name + "-wal").exists():
-            raise
-        # A WAL database whose bot is stopped, in a directory this process may not write
-        # (the unit's ProtectSystem=strict): SQLite cannot create the -shm it wants, but
-        # without a -wal the file is complete and can be read as it is.
-        dst.unlink(missing_ok=True)
-        _copy(_open_ro(src, immutable=True), dst)
+    _copy(_open_ro(src), dst)
 
 
 def integrity_check(path: Path) -> str:
