@@ -75,7 +75,8 @@ def test_nmap_sees_only_public_ports(scanner: str) -> None:
     summary = root.find("runstats/finished")
     save(
         "nmap.txt",
-        f"nmap -Pn -sT -p- --min-rate 3000 --max-retries 1 {stack.CONTAINER} ({ip}) from {scanner}\n"
+        f"nmap -Pn -sT -p- --min-rate 3000 --max-retries 1 {stack.CONTAINER} ({ip})"
+        f" from {scanner}\n"
         f"open TCP ports: {sorted(open_ports)}\n"
         f"{summary.get('summary') if summary is not None else ''}\n",
     )
@@ -106,7 +107,7 @@ def lynis_report() -> Iterator[str]:
         stack.run(["docker", "cp", path, f"{stack.CONTAINER}:{path}"])
     try:
         out = stack.sh(
-            "lynis audit system --quick --no-colors --no-log-rotation 2>&1 || true; "
+            "lynis audit system --quick --no-colors 2>&1 || true; "
             "echo ===REPORT===; cat /var/log/lynis-report.dat",
             timeout=900,
         )

@@ -70,7 +70,7 @@ def record(name: str, **values: Any) -> None:
 
 
 def same_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
-    """Rows of `before` missing or altered in `after` (is_open may only go 1 -> 0)."""
+    """Rows of `before` missing or altered in `after`."""
     now = {t["id"]: t for t in after}
     problems = []
     for t in before:
@@ -78,9 +78,12 @@ def same_rows(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list
         if a is None:
             problems.append(f"trade {t['id']} lost")
             continue
-        for key in ("pair", "open_date", "open_rate", "amount", "stake_amount"):
+        for key in ("pair", "open_date"):
             if a[key] != t[key]:
                 problems.append(f"trade {t['id']} {key}: {t[key]} -> {a[key]}")
+        # A filled entry keeps its size; an unfilled one (amount 0) may fill meanwhile.
+        if t["amount"] and a["amount"] != t["amount"]:
+            problems.append(f"trade {t['id']} amount: {t['amount']} -> {a['amount']}")
     return problems
 
 
