@@ -89,7 +89,7 @@ BASELINE: dict[str, int] = {}
 
 
 def test_00_drive_beta_towards_liquidation(host):
-    BASELINE[host.backend.get_pretty_name()] = len(telegram_messages(host))
+    BASELINE[host.check_output("hostname")] = len(telegram_messages(host))
     # Nothing about beta's liquidation was sent while its positions were far from it.
     assert liquidation_texts(host, "beta") == []
     set_btc_rate(host, "beta", NEAR_LIQUIDATION)
@@ -233,7 +233,7 @@ def test_prometheus_scrapes_every_target(host):
 
 def test_zz_liquidation_alert_reaches_telegram(host):
     try:
-        after = BASELINE[host.backend.get_pretty_name()]
+        after = BASELINE[host.check_output("hostname")]
         texts = wait_for(
             lambda: liquidation_texts(host, "beta", after),
             ALERT_DEADLINE,
