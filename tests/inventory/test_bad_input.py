@@ -199,6 +199,9 @@ def _run(workdir: Path, change: Callable[[Vars, Vars], None] | None) -> Run:
                                     "ansible_connection": "community.docker.docker",
                                     "ansible_host": f"ft-badinput-absent-{secrets.token_hex(6)}",
                                     "ansible_python_interpreter": "/usr/bin/python3",
+                                    # With pipelining a missing container is a module
+                                    # failure; without it, UNREACHABLE as documented above.
+                                    "ansible_pipelining": False,
                                 }
                             }
                         }
