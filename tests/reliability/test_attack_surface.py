@@ -20,8 +20,16 @@ SCANNER = os.environ.get("FT_RELIABILITY_SCANNER", "ft-reliability-scan")
 ALLOWED_PORTS = {22, 80, 443}
 LYNIS_TARGET = int(os.environ.get("FT_RELIABILITY_LYNIS_TARGET", "75"))
 OUT = stack.TOP / "artifacts/reliability"
-# The converge logs the scan reads: the reliability server's and the rehearsal's, if present.
-CONVERGE_LOGS = [OUT / "converge.log", stack.TOP / "artifacts/rehearsal.log"]
+# The converge logs the scan reads: FT_RELIABILITY_CONVERGE_LOGS (colon-separated, e.g. a
+# Molecule log), else the reliability server's and the rehearsal's, those that exist.
+CONVERGE_LOGS = [
+    Path(p)
+    for p in os.environ.get(
+        "FT_RELIABILITY_CONVERGE_LOGS",
+        f"{OUT / 'converge.log'}:{stack.TOP / 'artifacts/rehearsal.log'}",
+    ).split(":")
+    if p
+]
 
 
 def save(name: str, text: str) -> None:
