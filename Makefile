@@ -51,7 +51,8 @@ lint: venv ## yamllint, ansible-lint (production), ruff, syntax check
 	ansible-lint
 	ruff check .
 	ruff format --check .
-	ansible-playbook site.yml -i inventories/rehearsal --syntax-check
+	for playbook in site.yml restore.yml vultr.yml; do \
+	  ansible-playbook $$playbook -i inventories/rehearsal --syntax-check || exit 1; done
 	ansible-playbook site.yml -i inventories/example --syntax-check
 
 vault: venv ## The per-machine test vault and deploy key (random, never committed)
