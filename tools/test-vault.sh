@@ -8,6 +8,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 dir="$top/.cache/vault"
 mkdir -p "$dir"
 chmod 0700 "$dir"
+# One writer at a time: lint, pytest and Molecule may ask for the vault at once.
+exec 9> "$dir/.lock"
+flock 9
 rand() { python3 -c 'import secrets; print(secrets.token_urlsafe(int(__import__("sys").argv[1])))' "$1"; }
 # Binance API keys and secrets are 64 alphanumeric characters.
 hex() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
