@@ -1,0 +1,1 @@
+../site_test_telegram.py
