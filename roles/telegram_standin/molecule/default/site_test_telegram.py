@@ -90,7 +90,13 @@ def _messages(host: Any) -> list[dict[str, Any]]:
 def test_api_name_resolves_to_the_standin_and_its_ca_is_trusted(host: Any) -> None:
     assert host.service("telegram-standin").is_running
     assert host.service("telegram-standin").is_enabled
-    assert host.socket(f"tcp://{STANDIN_ADDRESS}:443").is_listening
+    # The process listens on a port of its own; nftables sends the API's port 443 there, so
+    # nginx can hold 443 on every address (the _standin calls below go through 443).
+    assert host.socket(f"tcp://{STANDIN_ADDRESS}:8443").is_listening
+    assert not host.socket(f"tcp://{STANDIN_ADDRESS}:443").is_listening
+    with host.sudo():
+        rules = host.check_output("nft list table ip telegram_standin")
+    assert f"ip daddr {STANDIN_ADDRESS} tcp dport 443 dnat to {STANDIN_ADDRESS}:8443" in rules
     assert host.check_output("getent hosts api.telegram.org").split()[0] == STANDIN_ADDRESS
     assert isinstance(_standin(host, "/_calls"), dict)
     # The stand-in runs unprivileged and keeps the token off its command line.
