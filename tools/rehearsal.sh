@@ -45,7 +45,7 @@ Rehearsal server: container $NAME ($IMAGE), converged by site.yml -i inventories
   shell:            docker exec -it $NAME bash
   services:         docker exec $NAME systemctl list-units --type=service --state=running
   journal:          docker exec $NAME journalctl -e
-  HTTP / HTTPS:     http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT (once the web role is in site.yml)
+  HTTP / HTTPS:     http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT (nginx: a path per bot, e.g. /rossc/; self-signed certificate)
   converge log:     artifacts/rehearsal.log
   remove it:        make rehearsal-down
 MSG

@@ -1,1 +1,0 @@
-../site_test_telegram.py

@@ -1,0 +1,1 @@
+../../../../../tests/molecule/site/tests/test_telegram.py
