@@ -90,6 +90,8 @@ def test_nmap_sees_only_public_ports(scanner: str) -> None:
     )
     assert 22 in open_ports, "sshd is not reachable: the scan did not work"
     assert open_ports <= ALLOWED_PORTS, f"unexpected open ports: {open_ports - ALLOWED_PORTS}"
+    # site.yml puts the web edge on 80 (ACME, redirect) and 443.
+    assert open_ports == ALLOWED_PORTS, f"the web edge is not reachable: {sorted(open_ports)}"
 
 
 def test_ssh_audit_reports_no_failure(scanner: str) -> None:

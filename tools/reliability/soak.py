@@ -1,9 +1,10 @@
 """Soak benchmark of a running, converged server (not a CI test).
 
-Every INTERVAL seconds for MINUTES minutes it samples, per unit (each bot and the local
-exchange): MainPID, NRestarts, the main process's RSS and open file descriptors, and
-whether each bot's /api/v1/ping answers. All samples go to artifacts/reliability/soak.csv;
-the summary table replaces the block between the soak markers in docs/reliability.md.
+Every INTERVAL seconds for MINUTES minutes it samples, per unit (each bot, the local
+exchange, the monitor, nginx and the Telegram stand-in): MainPID, NRestarts, the main
+process's RSS and open file descriptors, and whether each bot's /api/v1/ping answers. All
+samples go to artifacts/reliability/soak.csv; the summary table replaces the block between
+the soak markers in docs/reliability.md.
 
 Usage: python tools/reliability/soak.py [--minutes 60] [--interval 30] [--container NAME]
 """
@@ -19,7 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
-UNITS = ["freqtrade@rossc", "freqtrade@airisk", "replay-exchange"]
+# The bots, the local exchange, the monitor and the edge (nginx: its master process only).
+UNITS = [
+    "freqtrade@rossc",
+    "freqtrade@airisk",
+    "replay-exchange",
+    "risk-exporter",
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
+    "nginx",
+    "telegram-standin",
+]
 PORTS = {"freqtrade@rossc": 8101, "freqtrade@airisk": 8102}
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 
