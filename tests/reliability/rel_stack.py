@@ -21,6 +21,7 @@ TOP = Path(__file__).resolve().parents[2]
 CONTAINER = os.environ.get("FT_RELIABILITY_CONTAINER", "ft-reliability")
 BOTS: dict[str, int] = {"rossc": 8101, "airisk": 8102}
 EXCHANGE = "http://127.0.0.1:8090"
+MONITOR = "http://127.0.0.1:9110/metrics"  # the risk exporter (roles/monitoring)
 EXCHANGE_UNIT = "replay-exchange"
 DATA_DIR = "/var/lib/freqtrade/bots"
 
@@ -183,3 +184,16 @@ def exchange_fault(spec: dict[str, Any] | None) -> Answer:
     if spec is None:
         return http(f"{EXCHANGE}/_control/faults", method="DELETE")
     return http(f"{EXCHANGE}/_control/faults", method="POST", body=json.dumps(spec))
+
+
+def monitor_counter(name: str) -> dict[str, float]:
+    """A per-bot series of the risk exporter's /metrics, {bot: value}."""
+    answer = http(MONITOR)
+    assert answer.status == 200, f"the risk exporter does not answer: {answer}"
+    values: dict[str, float] = {}
+    for line in answer.body.splitlines():
+        if line.startswith(name + "{"):
+            labels, _, value = line.rpartition(" ")
+            bot = labels.split('bot="', 1)[1].split('"', 1)[0]
+            values[bot] = float(value)
+    return values

@@ -6,7 +6,8 @@ each bot completes a loop and talks to the exchange again, still in the `running
 trade row is lost and no pair gets a second open trade. The bots run dry-run, so they place
 no order on the exchange: its order endpoint must see no request at all. The `clock` fault
 answers signed requests only, which dry-run bots do not make: that case shows the bots
-survive it, nothing more.
+survive it, nothing more. The monitor sees the episode: the risk exporter's
+risk_bot_exchange_errors_total grows for a bot whose log shows exchange warnings.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def test_exchange_fault(mode: str, no_faults: None) -> None:
     rows = {b: stack.trades(b) for b in stack.BOTS}
     posts = order_posts()
     requests_before = bot_requests()
+    monitored_before = stack.monitor_counter("risk_bot_exchange_errors_total")
 
     spec = {"mode": mode, "duration_s": FAULT_S, **MODES[mode]}
     assert stack.exchange_fault(spec).status == 200
@@ -84,6 +86,15 @@ def test_exchange_fault(mode: str, no_faults: None) -> None:
 
     recovery_s = stack.wait_for(recovered, 180, 2)
     after = {b: stack.unit(f"freqtrade@{b}") for b in stack.BOTS}
+    # The exporter reads each bot's log through its API every 15 s: give it two polls.
+    loud = [b for b in stack.BOTS if errors_during[b] >= 3]
+
+    def monitor_delta() -> dict[str, float]:
+        now = stack.monitor_counter("risk_bot_exchange_errors_total")
+        return {b: now.get(b, 0.0) - monitored_before.get(b, 0.0) for b in stack.BOTS}
+
+    stack.wait_for(lambda: all(monitor_delta()[b] > 0 for b in loud), 45, 5)
+    monitored = monitor_delta()
     record(
         f"exchange-{mode}",
         fault_s=FAULT_S,
@@ -92,6 +103,7 @@ def test_exchange_fault(mode: str, no_faults: None) -> None:
         unit_states_during=sorted(states),
         recovered_after_s=None if recovery_s is None else round(recovery_s, 1),
         restarts={b: int(after[b]["NRestarts"]) - int(units[b]["NRestarts"]) for b in after},
+        monitor_exchange_errors=monitored,
     )
     assert hit > 0, "no request reached the exchange during the fault: nothing was tested"
     assert "failed" not in states
@@ -104,3 +116,5 @@ def test_exchange_fault(mode: str, no_faults: None) -> None:
         open_pairs = [t["pair"] for t in stack.trades(bot) if t["is_open"]]
         assert len(open_pairs) == len(set(open_pairs)), f"{bot}: two open trades on one pair"
     assert order_posts() == posts, "a dry-run bot sent an order to the exchange"
+    for bot in loud:
+        assert monitored[bot] > 0, f"{bot} logged exchange warnings the monitor did not count"
