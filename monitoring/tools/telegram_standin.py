@@ -8,18 +8,28 @@ Telegram's response envelope ({"ok": true, "result": ...} or {"ok": false, "erro
 found"), empty or over-long text, and HTML that Telegram would reject ("can't parse
 entities"). Every accepted message is recorded.
 
+Several tokens, one bot each (own update queue, call counts and id: the number before the
+token's colon, as Telegram's bot ids are). Like Telegram, one getUpdates per token at a
+time: a getUpdates arriving while another one for the same token is still pending ends the
+older one with 409 "Conflict: terminated by other getUpdates request; ..." (recorded per
+bot). A pending poll whose client has gone away is dropped without a conflict.
+
 Test endpoints (no token; bind the stand-in to loopback):
-    GET  /_messages   messages the bot sent, oldest first
-    POST /_inject     {"text": "/status", "chat_id": 42, "from_id": 42}: a user's message,
-                      queued as a Telegram Update for getUpdates (chat_id defaults to the
-                      first allowed chat, from_id to chat_id)
-    GET  /_calls      how often each Bot API method was called, e.g. {"getUpdates": 3}
+    GET  /_messages   messages the bots sent, oldest first, each with the sender's bot_id
+    POST /_inject     {"text": "/status", "chat_id": 42, "from_id": 42, "bot_id": 1000000002}:
+                      a user's message to that bot (default: the first token's), queued as
+                      a Telegram Update for its getUpdates (chat_id defaults to the first
+                      allowed chat, from_id to chat_id)
+    GET  /_calls      how often each Bot API method was called, e.g. {"getUpdates": 3};
+                      ?bot_id=N: that bot's calls only
+    GET  /_bots       per bot: id, username, calls, conflicts (409s answered), polling
 
-    python monitoring/tools/telegram_standin.py --port 8443 --token 123:ABC --chat 42 \
-        [--record messages.jsonl] [--tls-cert cert.pem --tls-key key.pem]
+    python monitoring/tools/telegram_standin.py --port 8443 --token 123:ABC [--token 124:DEF] \
+        --chat 42 [--record messages.jsonl] [--tls-cert cert.pem --tls-key key.pem]
 
---token and --chat may instead come from the environment (TELEGRAM_STANDIN_TOKEN,
-TELEGRAM_STANDIN_CHATS="42,43"), so that a service keeps them out of its command line.
+--token and --chat may instead come from the environment (TELEGRAM_STANDIN_TOKEN="123:ABC,
+124:DEF", TELEGRAM_STANDIN_CHATS="42,43"), so that a service keeps them out of its command
+line. The record never holds a token, only the bot id.
 """
 
 from __future__ import annotations
@@ -28,10 +38,13 @@ import argparse
 import html.parser
 import json
 import os
+import re
+import socket
 import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +53,12 @@ from urllib.parse import parse_qs, urlparse
 
 MAX_TEXT = 4096
 MAX_POLL_TIMEOUT = 50  # seconds a getUpdates long poll may wait, as Telegram allows
+# What Telegram answers the older of two overlapping getUpdates for one token.
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
+FIRST_BOT_ID = 7000000001  # for tokens without a numeric bot id before the colon
 HTML_TAGS = {
     "b",
     "strong",
@@ -143,38 +162,96 @@ def html_error(text: str) -> str | None:
     return render_html(text)[2]
 
 
+def bot_id_of(token: str, index: int) -> int:
+    """Telegram's bot id is the number before the token's colon; other tokens get one."""
+    head = token.split(":", 1)[0]
+    return (
+        int(head) if re.fullmatch(r"[0-9]{1,15}", head) and ":" in token else FIRST_BOT_ID + index
+    )
+
+
 @dataclass
 class Bot:
+    """What Telegram keeps per bot token: identity, pending updates, the current poll."""
+
     token: str
-    chats: set[int]
-    bot_id: int = 7000000001
-    username: str = "risk_monitor_test_bot"
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    record: Path | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    next_id: int = 1
+    bot_id: int
     updates: list[dict[str, Any]] = field(default_factory=list)
     next_update_id: int = 1
     calls: Counter[str] = field(default_factory=Counter)
     commands: list[dict[str, Any]] = field(default_factory=list)
-    closing: bool = False
+    # Each getUpdates takes the next number; a waiting poll whose number is no longer the
+    # latest has been overtaken by another request for the same token.
+    poll_seq: int = 0
+    polling: int = 0
+    conflicts: int = 0
 
-    def __post_init__(self) -> None:
-        # Long polls wait on this; it shares the lock that guards updates.
-        self.arrived = threading.Condition(self.lock)
+    @property
+    def username(self) -> str:
+        return f"standin_{self.bot_id}_bot"
 
     def me(self) -> dict[str, Any]:
         return {
             "id": self.bot_id,
             "is_bot": True,
-            "first_name": "Risk Monitor",
+            "first_name": f"Stand-in {self.bot_id}",
             "username": self.username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
 
-    def send_message(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "username": self.username,
+            "calls": dict(self.calls),
+            "conflicts": self.conflicts,
+            "polling": self.polling > 0,
+        }
+
+
+def _always_alive() -> bool:
+    return True
+
+
+class Hub:
+    """The stand-in's state: one Bot per token; chats, messages and message ids shared (one
+    sequence, so that tests can order what all bots sent)."""
+
+    def __init__(self, tokens: Iterable[str], chats: set[int], record: Path | None = None) -> None:
+        unique = list(dict.fromkeys(t for t in tokens if t))
+        if not unique:
+            raise ValueError("at least one token is required")
+        self.bots = {t: Bot(token=t, bot_id=bot_id_of(t, i)) for i, t in enumerate(unique)}
+        self.chats = chats
+        self.record = record
+        self.messages: list[dict[str, Any]] = []
+        self.next_id = 1
+        self.closing = False
+        self.lock = threading.Lock()
+        # Long polls wait on this; it shares the lock that guards everything above.
+        self.arrived = threading.Condition(self.lock)
+
+    def bot(self, token: str) -> Bot | None:
+        return self.bots.get(token)
+
+    def by_id(self, bot_id: int | None) -> Bot | None:
+        if bot_id is None:
+            return next(iter(self.bots.values()))
+        return next((b for b in self.bots.values() if b.bot_id == bot_id), None)
+
+    def calls(self, bot_id: int | None = None) -> dict[str, int]:
+        with self.lock:
+            if bot_id is not None:
+                bot = self.by_id(bot_id)
+                return dict(bot.calls) if bot else {}
+            total: Counter[str] = Counter()
+            for b in self.bots.values():
+                total.update(b.calls)
+            return dict(total)
+
+    def send_message(self, bot: Bot, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             chat_id = int(params.get("chat_id", ""))
         except (TypeError, ValueError):
@@ -199,7 +276,7 @@ class Bot:
                 "message_id": self.next_id,
                 "from": {
                     k: v
-                    for k, v in self.me().items()
+                    for k, v in bot.me().items()
                     if k in ("id", "is_bot", "first_name", "username")
                 },
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
@@ -209,7 +286,9 @@ class Bot:
             if entities:
                 msg["entities"] = entities
             self.next_id += 1
+            # The sender is recorded by its bot id: the record never holds a token.
             entry = {
+                "bot_id": bot.bot_id,
                 "message": msg,
                 "sent_text": text,
                 "parse_mode": mode,
@@ -221,7 +300,7 @@ class Bot:
                     fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
         return 200, {"ok": True, "result": msg}
 
-    def edit_message_text(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def edit_message_text(self, bot: Bot, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             chat_id, message_id = int(params.get("chat_id", "")), int(params.get("message_id", ""))
         except (TypeError, ValueError):
@@ -237,7 +316,11 @@ class Bot:
         with self.lock:
             for entry in self.messages:
                 msg = entry["message"]
-                if msg["chat"]["id"] == chat_id and msg["message_id"] == message_id:
+                if (
+                    entry["bot_id"] == bot.bot_id
+                    and msg["chat"]["id"] == chat_id
+                    and msg["message_id"] == message_id
+                ):
                     if msg["text"] == visible:
                         return 400, _err(400, "Bad Request: message is not modified")
                     msg["text"], msg["edit_date"] = visible, int(time.time())
@@ -246,15 +329,19 @@ class Bot:
         return 400, _err(400, "Bad Request: message to edit not found")
 
     def inject(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Queue a user's message as an Update, the way Telegram delivers it to the bot."""
+        """Queue a user's message to a bot as an Update, the way Telegram delivers it."""
         text = str(body.get("text") or "")
         if not text.strip():
             return 400, _err(400, "Bad Request: message text is empty")
         try:
             chat_id = int(body.get("chat_id", min(self.chats)))
             from_id = int(body.get("from_id", chat_id))
+            bot_id = int(body["bot_id"]) if body.get("bot_id") is not None else None
         except (TypeError, ValueError):
-            return 400, _err(400, "Bad Request: chat_id and from_id must be integers")
+            return 400, _err(400, "Bad Request: chat_id, from_id and bot_id must be integers")
+        bot = self.by_id(bot_id)
+        if bot is None:
+            return 400, _err(400, f"Bad Request: no bot with id {bot_id}")
         message: dict[str, Any] = {
             "from": {"id": from_id, "is_bot": False, "first_name": "Test", "username": "tester"},
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
@@ -270,13 +357,16 @@ class Bot:
         with self.arrived:
             message["message_id"] = self.next_id
             self.next_id += 1
-            update = {"update_id": self.next_update_id, "message": message}
-            self.next_update_id += 1
-            self.updates.append(update)
+            update = {"update_id": bot.next_update_id, "message": message}
+            bot.next_update_id += 1
+            bot.updates.append(update)
             self.arrived.notify_all()
         return 200, {"ok": True, "result": update}
 
-    def get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def get_updates(
+        self, bot: Bot, params: dict[str, Any], alive: Callable[[], bool] = _always_alive
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Updates for the bot, or None when the client went away while waiting."""
         try:
             offset = int(params.get("offset") or 0)
             limit = min(max(int(params.get("limit") or 100), 1), 100)
@@ -285,30 +375,46 @@ class Bot:
             return 400, _err(400, "Bad Request: wrong parameter")
         deadline = time.monotonic() + timeout
         with self.arrived:
+            bot.poll_seq += 1
+            mine = bot.poll_seq
+            # Wake an older poll of this token: it finds itself overtaken and ends with 409.
+            self.arrived.notify_all()
             # An offset confirms every update below it: Telegram forgets them.
             if offset < 0:
-                self.updates = self.updates[offset:]
+                bot.updates = bot.updates[offset:]
             elif offset:
-                self.updates = [u for u in self.updates if u["update_id"] >= offset]
-            while not self.updates and not self.closing:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.arrived.wait(left):
-                    break
-            return 200, {"ok": True, "result": self.updates[:limit]}
+                bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
+            bot.polling += 1
+            try:
+                while True:
+                    if bot.poll_seq != mine:
+                        if not alive():
+                            return None
+                        bot.conflicts += 1
+                        return 409, _err(409, CONFLICT)
+                    left = deadline - time.monotonic()
+                    if bot.updates or self.closing or left <= 0:
+                        return 200, {"ok": True, "result": bot.updates[:limit]}
+                    # Wake at least once a second to notice a client that has gone away:
+                    # its poll then ends quietly and no later poll conflicts with it.
+                    if not self.arrived.wait(min(left, 1.0)) and not alive():
+                        return None
+            finally:
+                bot.polling -= 1
 
-    def delete_webhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def delete_webhook(self, bot: Bot, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if _truthy(params.get("drop_pending_updates")):
             with self.lock:
-                self.updates.clear()
+                bot.updates.clear()
         return 200, {"ok": True, "result": True, "description": "Webhook is already deleted"}
 
-    def webhook_info(self) -> dict[str, Any]:
+    def webhook_info(self, bot: Bot) -> dict[str, Any]:
         with self.lock:
-            pending = len(self.updates)
+            pending = len(bot.updates)
         info = {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
         return {"ok": True, "result": info}
 
-    def set_commands(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def set_commands(self, bot: Bot, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         raw = params.get("commands", [])
         try:
             commands = json.loads(raw) if isinstance(raw, str) else raw
@@ -317,7 +423,7 @@ class Bot:
         if not isinstance(commands, list):
             return 400, _err(400, 'Bad Request: field "commands" must be an Array')
         with self.lock:
-            self.commands = commands
+            bot.commands = commands
         return 200, {"ok": True, "result": True}
 
     def close(self) -> None:
@@ -335,7 +441,7 @@ def _err(code: int, description: str) -> dict[str, Any]:
     return {"ok": False, "error_code": code, "description": description}
 
 
-def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
+def make_handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "nginx/1.18.0"  # what api.telegram.org answers with
 
@@ -349,6 +455,17 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _client_alive(self) -> bool:
+            # A client waiting for its answer sends nothing: readable means it closed (EOF,
+            # or TLS close_notify). Peek on the raw socket, below TLS, without consuming.
+            try:
+                socket.socket.recv(self.connection, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return True
+            except (OSError, ValueError):
+                return False
+            return False
 
         def _params(self) -> dict[str, Any]:
             url = urlparse(self.path)
@@ -371,33 +488,38 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
             if len(parts) != 2 or not parts[0].startswith("bot"):
                 return self._reply(404, _err(404, "Not Found"))
             token, method = parts[0][3:], parts[1]
-            if token != bot.token:
+            bot = hub.bot(token)
+            if bot is None:
                 return self._reply(401, _err(401, "Unauthorized"))
             try:
                 params = self._params()
             except ValueError:
                 return self._reply(400, _err(400, "Bad Request: invalid JSON"))
-            with bot.lock:
+            with hub.lock:
                 bot.calls[method] += 1
             m = method.lower()
             if m == "getme":
                 return self._reply(200, {"ok": True, "result": bot.me()})
             if m == "getupdates":
-                return self._reply(*bot.get_updates(params))
+                answer = hub.get_updates(bot, params, self._client_alive)
+                if answer is None:  # nobody is listening any more
+                    self.close_connection = True
+                    return None
+                return self._reply(*answer)
             if m == "sendmessage":
-                return self._reply(*bot.send_message(params))
+                return self._reply(*hub.send_message(bot, params))
             if m == "editmessagetext":
-                return self._reply(*bot.edit_message_text(params))
+                return self._reply(*hub.edit_message_text(bot, params))
             if m == "deletewebhook":
-                return self._reply(*bot.delete_webhook(params))
+                return self._reply(*hub.delete_webhook(bot, params))
             if m == "getwebhookinfo":
-                return self._reply(200, bot.webhook_info())
+                return self._reply(200, hub.webhook_info(bot))
             if m == "setmycommands":
-                return self._reply(*bot.set_commands(params))
+                return self._reply(*hub.set_commands(bot, params))
             if m == "deletemycommands":
-                return self._reply(*bot.set_commands({"commands": []}))
+                return self._reply(*hub.set_commands(bot, {"commands": []}))
             if m == "getmycommands":
-                with bot.lock:
+                with hub.lock:
                     return self._reply(200, {"ok": True, "result": list(bot.commands)})
             if m == "answercallbackquery":
                 return self._reply(200, {"ok": True, "result": True})
@@ -405,17 +527,24 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
 
         def _test_endpoint(self, path: str) -> None:
             if path == "/_messages" and self.command == "GET":
-                with bot.lock:
-                    return self._reply(200, list(bot.messages))
+                with hub.lock:
+                    return self._reply(200, list(hub.messages))
             if path == "/_calls" and self.command == "GET":
-                with bot.lock:
-                    return self._reply(200, dict(bot.calls))
+                wanted = parse_qs(urlparse(self.path).query).get("bot_id")
+                try:
+                    bot_id = int(wanted[-1]) if wanted else None
+                except ValueError:
+                    return self._reply(400, _err(400, "Bad Request: bot_id must be an integer"))
+                return self._reply(200, hub.calls(bot_id))
+            if path == "/_bots" and self.command == "GET":
+                with hub.lock:
+                    return self._reply(200, [b.summary() for b in hub.bots.values()])
             if path == "/_inject" and self.command == "POST":
                 try:
                     body = self._params()
                 except ValueError:
                     return self._reply(400, _err(400, "Bad Request: invalid JSON"))
-                return self._reply(*bot.inject(body))
+                return self._reply(*hub.inject(body))
             return self._reply(404, _err(404, "Not Found"))
 
         do_GET = _dispatch
@@ -425,19 +554,22 @@ def make_handler(bot: Bot) -> type[BaseHTTPRequestHandler]:
 
 
 class TelegramStandIn:
-    """In-process server for tests: `with TelegramStandIn(token, {chat}) as tg: tg.url`."""
+    """In-process server for tests: `with TelegramStandIn(token, {chat}) as tg: tg.url`.
+    `token` may be a list: one bot per token."""
 
     def __init__(
         self,
-        token: str,
+        token: str | Iterable[str],
         chats: set[int],
         host: str = "127.0.0.1",
         port: int = 0,
         record: Path | None = None,
         tls: tuple[str, str] | None = None,
     ) -> None:
-        self.bot = Bot(token=token, chats=chats, record=record)
-        self.server = ThreadingHTTPServer((host, port), make_handler(self.bot))
+        tokens = [token] if isinstance(token, str) else list(token)
+        self.hub = Hub(tokens, chats, record)
+        self.server = ThreadingHTTPServer((host, port), make_handler(self.hub))
+        self.server.daemon_threads = True
         scheme = "http"
         if tls is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -449,56 +581,71 @@ class TelegramStandIn:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        with self.bot.lock:
-            return list(self.bot.messages)
+        with self.hub.lock:
+            return list(self.hub.messages)
 
     def __enter__(self) -> TelegramStandIn:
         self._thread.start()
         return self
 
-    def inject(self, text: str, chat_id: int | None = None) -> dict[str, Any]:
-        """Queue a user's message for the bot; returns the Update."""
+    def inject(
+        self, text: str, chat_id: int | None = None, bot_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queue a user's message for a bot (default: the first); returns the Update."""
         body: dict[str, Any] = {"text": text}
         if chat_id is not None:
             body["chat_id"] = chat_id
-        status, answer = self.bot.inject(body)
+        if bot_id is not None:
+            body["bot_id"] = bot_id
+        status, answer = self.hub.inject(body)
         if status != 200:
             raise ValueError(answer["description"])
         return answer["result"]
 
     @property
     def calls(self) -> dict[str, int]:
-        with self.bot.lock:
-            return dict(self.bot.calls)
+        """Calls per method, all bots together."""
+        return self.hub.calls()
+
+    @property
+    def bots(self) -> list[dict[str, Any]]:
+        """Per bot: id, username, calls, conflicts (409s answered), polling."""
+        with self.hub.lock:
+            return [b.summary() for b in self.hub.bots.values()]
 
     def __exit__(self, *exc: object) -> None:
-        self.bot.close()
+        self.hub.close()
         self.server.shutdown()
         self.server.server_close()
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8443)
-    ap.add_argument("--token", default=os.environ.get("TELEGRAM_STANDIN_TOKEN"))
+    ap.add_argument("--token", action="append", help="a bot token; repeat for several bots")
     ap.add_argument("--chat", type=int, action="append")
     ap.add_argument("--record", type=Path)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     args = ap.parse_args()
-    if not args.token:
+    tokens = args.token or _split(os.environ.get("TELEGRAM_STANDIN_TOKEN"))
+    if not tokens:
         ap.error("--token (or TELEGRAM_STANDIN_TOKEN) is required")
     if not args.chat:
         env_chats = os.environ.get("TELEGRAM_STANDIN_CHATS", "")
         try:
-            args.chat = [int(c) for c in env_chats.split(",") if c.strip()]
+            args.chat = [int(c) for c in _split(env_chats)]
         except ValueError:
             ap.error(f"TELEGRAM_STANDIN_CHATS must be integers: {env_chats!r}")
     if not args.chat:
         ap.error("--chat (or TELEGRAM_STANDIN_CHATS) is required")
     tls = (args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None
-    srv = TelegramStandIn(args.token, set(args.chat), args.host, args.port, args.record, tls)
+    srv = TelegramStandIn(tokens, set(args.chat), args.host, args.port, args.record, tls)
     print(f"telegram stand-in on {srv.url}", flush=True)
     srv.server.serve_forever()
 
