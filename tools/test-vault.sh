@@ -14,11 +14,15 @@ flock 9
 rand() { python3 -c 'import secrets; print(secrets.token_urlsafe(int(__import__("sys").argv[1])))' "$1"; }
 # Binance API keys and secrets are 64 alphanumeric characters.
 hex() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+vault_cmd=$(command -v ansible-vault || echo "$top/.venv/bin/ansible-vault")
+umask 077
+trap 'rm -f "$dir/vault.yml.tmp"' EXIT
+# Keys that later versions of this script added: a vault made before them gets them appended
+# (checked once per vault change; the stamp records what was checked).
+added_keys="vault_telegram_bot_tokens"
+stamp="$dir/keys.checked"
 if [ ! -s "$dir/vault.yml" ]; then
-  umask 077
   rand 32 > "$dir/pass"
-  vault_cmd=$(command -v ansible-vault || echo "$top/.venv/bin/ansible-vault")
-  trap 'rm -f "$dir/vault.yml.tmp"' EXIT
   cat > "$dir/vault.yml.tmp" <<VAULT
 ---
 vault_exchange_api_key: "$(hex)"
@@ -29,9 +33,31 @@ vault_api_server_ws_token: "$(rand 32)"
 vault_telegram_token: "1000000001:$(rand 26)"
 vault_telegram_chat_id: "4242"
 VAULT
-  # Only an encrypted vault ever takes the final name.
-  "$vault_cmd" encrypt --vault-password-file "$dir/pass" "$dir/vault.yml.tmp" > /dev/null
-  mv "$dir/vault.yml.tmp" "$dir/vault.yml"
+elif [ "$stamp" -nt "$dir/vault.yml" ] && [ "$(cat "$stamp")" = "$added_keys" ]; then
+  :
+else
+  "$vault_cmd" view --vault-password-file "$dir/pass" "$dir/vault.yml" > "$dir/vault.yml.tmp"
+fi
+if [ -s "$dir/vault.yml.tmp" ]; then
+  changed=0
+  [ -s "$dir/vault.yml" ] || changed=1
+  # A token per bot of the rehearsal (Telegram allows one getUpdates poller per token).
+  if ! grep -q '^vault_telegram_bot_tokens:' "$dir/vault.yml.tmp"; then
+    [ -z "$(tail -c1 "$dir/vault.yml.tmp")" ] || echo >> "$dir/vault.yml.tmp"
+    cat >> "$dir/vault.yml.tmp" <<VAULT
+vault_telegram_bot_tokens:
+  rossc: "1000000002:$(rand 26)"
+  airisk: "1000000003:$(rand 26)"
+VAULT
+    changed=1
+  fi
+  if [ "$changed" = 1 ]; then
+    # Only an encrypted vault ever takes the final name.
+    "$vault_cmd" encrypt --vault-password-file "$dir/pass" "$dir/vault.yml.tmp" > /dev/null
+    mv "$dir/vault.yml.tmp" "$dir/vault.yml"
+  fi
+  rm -f "$dir/vault.yml.tmp"
+  echo "$added_keys" > "$stamp"
 fi
 # The deploy user's SSH key (the hardening role refuses to run without one).
 [ -s "$dir/deploy_ed25519.pub" ] || ssh-keygen -q -t ed25519 -N '' -C ft-rehearsal-deploy -f "$dir/deploy_ed25519"

@@ -74,6 +74,30 @@ def _live_without_keys(gv: Vars, vault: Vars) -> None:
 def _telegram_without_token(gv: Vars, vault: Vars) -> None:
     gv["freqtrade_telegram_enabled"] = True
     vault["vault_telegram_token"] = ""
+    del vault["vault_telegram_bot_tokens"]
+
+
+def _bot_tokens(**tokens: str) -> Callable[[Vars, Vars], None]:
+    """Set entries of vault_telegram_bot_tokens (bot name -> token)."""
+
+    def change(_gv: Vars, vault: Vars) -> None:
+        vault["vault_telegram_bot_tokens"].update(tokens)
+
+    return change
+
+
+def _telegram_one_shared_token(_gv: Vars, vault: Vars) -> None:
+    # What the role did before per-bot tokens: every bot polls with vault_telegram_token.
+    del vault["vault_telegram_bot_tokens"]
+
+
+def _telegram_unlisted_bot_shares(_gv: Vars, vault: Vars) -> None:
+    # airisk is not listed, so it polls with the shared token, which rossc has too.
+    vault["vault_telegram_bot_tokens"] = {"rossc": vault["vault_telegram_token"]}
+
+
+SAME_TOKEN = f"1000000009:{secrets.token_urlsafe(26)}"
+SHARED_TOKEN_REFUSAL = ("freqtrade_telegram_tokens", "vault_telegram_bot_tokens", "409 Conflict")
 
 
 def _no_strategy(gv: Vars, _vault: Vars) -> None:
@@ -151,6 +175,36 @@ CASES = [
         _telegram_without_token,
         ("freqtrade_telegram_token",),
     ),
+    Case(
+        "telegram-bots-share-the-one-token",
+        _telegram_one_shared_token,
+        (*SHARED_TOKEN_REFUSAL, "bots airisk, rossc would share one Telegram token"),
+    ),
+    Case(
+        "telegram-bots-given-the-same-token",
+        _bot_tokens(rossc=SAME_TOKEN, airisk=SAME_TOKEN),
+        (*SHARED_TOKEN_REFUSAL, "bots airisk, rossc would share one Telegram token"),
+    ),
+    Case(
+        "telegram-unlisted-bot-shares-the-default-token",
+        _telegram_unlisted_bot_shares,
+        (*SHARED_TOKEN_REFUSAL, "bots airisk, rossc would share one Telegram token"),
+    ),
+    Case(
+        "telegram-bot-token-placeholder",
+        _bot_tokens(airisk="CHANGE-ME"),
+        ("freqtrade_telegram_tokens.airisk (vault_telegram_bot_tokens.airisk)", "CHANGE-ME"),
+    ),
+    Case(
+        "telegram-bot-token-empty",
+        _bot_tokens(rossc=""),
+        ("freqtrade_telegram_tokens.rossc (vault_telegram_bot_tokens.rossc)", "required"),
+    ),
+    Case(
+        "telegram-token-for-no-such-bot",
+        _bot_tokens(rosc=f"1000000008:{secrets.token_urlsafe(26)}"),
+        ("freqtrade_telegram_tokens (vault_telegram_bot_tokens)", "no bot is named rosc"),
+    ),
     Case("leverage-not-a-number", _risk(max_leverage="ten"), ("max_leverage", "float")),
     Case("wrong-type-role-var", _set("common_swap_size_mb", "lots"), ("common_swap_size_mb",)),
     Case(
@@ -177,6 +231,10 @@ def _vault_values() -> Vars:
         "vault_api_server_ws_token": secrets.token_urlsafe(32),
         "vault_telegram_token": f"1000000001:{secrets.token_urlsafe(26)}",
         "vault_telegram_chat_id": "4242",
+        "vault_telegram_bot_tokens": {
+            "rossc": f"1000000002:{secrets.token_urlsafe(26)}",
+            "airisk": f"1000000003:{secrets.token_urlsafe(26)}",
+        },
     }
 
 
@@ -229,7 +287,11 @@ def _run(workdir: Path, change: Callable[[Vars, Vars], None] | None) -> Run:
         timeout=TIMEOUT,
         check=False,
     )
-    flat = [w for v in vault.values() for w in (v if isinstance(v, list) else [v])]
+    flat = [
+        w
+        for v in vault.values()
+        for w in (v if isinstance(v, list) else v.values() if isinstance(v, dict) else [v])
+    ]
     secret_values = tuple(str(v) for v in flat if len(str(v)) >= 12)
     return Run(proc.returncode, proc.stdout + proc.stderr, secret_values)
 

@@ -1,14 +1,18 @@
 """Telegram against the local Bot API stand-in, on a converged rehearsal host.
 
 The stand-in answers at https://api.telegram.org on the box (/etc/hosts, a test CA the box
-trusts); the bots run freqtrade's own Telegram integration, unmodified. Proves that a bot's
-start-up is announced, that a dry-run entry produces an entry message and that a /status
-command sent by the user gets an answer. Works with any number of bots: it drives the
-first bot that allows force entries.
+trusts); the bots run freqtrade's own Telegram integration, unmodified. Proves that every
+bot polls with a token of its own and that no poll was ended by Telegram's 409 Conflict (one
+getUpdates poller per token, which the stand-in enforces), that a bot's start-up is
+announced, that a dry-run entry produces an entry message and that a /status command sent
+to the bot gets its answer. Works with any number of bots (the whole-site scenario has two,
+the telegram_standin role's with-bot scenario one): it drives the first bot that allows
+force entries. Tokens are read on the box and compared there by bot id; none is printed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import time
@@ -41,28 +45,45 @@ def _wait(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
         time.sleep(2)
 
 
-def _bot(host: Any) -> dict[str, Any]:
-    """Port, API user, pairs and chat of the first bot with force entries enabled."""
+def _telegram_bots(host: Any) -> list[dict[str, Any]]:
+    """Every bot with Telegram on: name, port, API user, pairs, chat and Telegram bot id (the
+    number before its token's colon, what the stand-in records) and the token's sha256, to
+    compare tokens without holding one where a failing assertion could print it."""
+    bots = []
     with host.sudo():
         configs = host.check_output("ls /etc/freqtrade/*/config.json").split()
         for path in sorted(configs):
             config = json.loads(host.file(path).content_string)
-            if not config.get("force_entry_enable") or not config["telegram"]["enabled"]:
+            if not config["telegram"]["enabled"]:
                 continue
             env_file = path.rsplit("/", 2)[0] + f"/{config['bot_name']}.env"
             env = host.file(env_file).content_string
             values = dict(
                 line.split("=", 1) for line in env.splitlines() if line.startswith("FREQTRADE__")
             )
-            return {
-                "name": config["bot_name"],
-                "env_file": env_file,
-                "port": config["api_server"]["listen_port"],
-                "user": config["api_server"]["username"],
-                "chat": int(json.loads(values["FREQTRADE__TELEGRAM__CHAT_ID"])),
-                "pairs": config["exchange"]["pair_whitelist"],
-                "max_open_trades": config["max_open_trades"],
-            }
+            token = str(json.loads(values.pop("FREQTRADE__TELEGRAM__TOKEN")))
+            bots.append(
+                {
+                    "name": config["bot_name"],
+                    "env_file": env_file,
+                    "port": config["api_server"]["listen_port"],
+                    "user": config["api_server"]["username"],
+                    "chat": int(json.loads(values["FREQTRADE__TELEGRAM__CHAT_ID"])),
+                    "bot_id": int(token.split(":", 1)[0]),
+                    "pairs": config["exchange"]["pair_whitelist"],
+                    "max_open_trades": config["max_open_trades"],
+                    "force_entry": bool(config.get("force_entry_enable")),
+                    "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+                }
+            )
+    return bots
+
+
+def _bot(host: Any) -> dict[str, Any]:
+    """The first bot with Telegram and force entries enabled."""
+    for bot in _telegram_bots(host):
+        if bot["force_entry"]:
+            return bot
     raise AssertionError("no bot with Telegram and force_entry_enable")
 
 
@@ -104,8 +125,10 @@ def test_api_name_resolves_to_the_standin_and_its_ca_is_trusted(host: Any) -> No
     with host.sudo():
         assert host.check_output(f"stat -c %U /proc/{pid}") == "telegram-standin"
         env = host.file("/etc/telegram-standin/standin.env").content_string
-        token = dict(line.split("=", 1) for line in env.splitlines())["TELEGRAM_STANDIN_TOKEN"]
-        assert token not in host.file(f"/proc/{pid}/cmdline").content_string
+        tokens = dict(line.split("=", 1) for line in env.splitlines())["TELEGRAM_STANDIN_TOKEN"]
+        cmdline = host.file(f"/proc/{pid}/cmdline").content_string
+        leaked = [i for i, token in enumerate(tokens.split(",")) if token in cmdline]
+        assert not leaked, f"tokens #{leaked} on the stand-in's command line"
 
 
 def test_secrets_and_keys_are_root_only(host: Any) -> None:
@@ -132,18 +155,55 @@ def test_bot_http_client_trusts_the_test_ca_only_through_the_drop_in(host: Any) 
     assert host.check_output(f"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt {probe}") == "200"
 
 
-def test_startup_is_announced_and_the_bot_polls_for_commands(host: Any) -> None:
-    startup = _wait(
-        "the start-up message",
-        lambda: [
-            m for m in _messages(host) if "Exchange:" in m["text"] and "Strategy:" in m["text"]
-        ],
+def test_each_bot_polls_with_its_own_token_and_no_poll_conflicts(host: Any) -> None:
+    bots = _telegram_bots(host)
+    assert bots, "no bot with Telegram"
+    tokens = [bot["token_sha256"] for bot in bots]
+    sharing = [bot["name"] for bot in bots if tokens.count(bot["token_sha256"]) > 1]
+    assert not sharing, f"bots sharing a Telegram token: {sharing}"
+    known = {b["id"] for b in _standin(host, "/_bots")}
+    for bot in bots:
+        assert bot["bot_id"] in known, f"{bot['name']}: the stand-in does not know its token"
+        calls = _wait(
+            f"{bot['name']}'s getUpdates long poll",
+            lambda bot=bot: (
+                (c := _standin(host, f"/_calls?bot_id={bot['bot_id']}")).get("getUpdates") and c
+            ),
+        )
+        assert calls["getMe"] >= 1 and calls["deleteWebhook"] >= 1, bot["name"]
+    # Let every bot go through a few more polls (freqtrade's timeout is 20 s), then not one
+    # getUpdates, of any token, may have been ended by 409 Conflict.
+    ours = {bot["bot_id"] for bot in bots}
+    polls = {b["id"]: b["calls"].get("getUpdates", 0) for b in _standin(host, "/_bots")}
+    _wait(
+        "two more polls of every bot",
+        lambda: all(
+            b["calls"].get("getUpdates", 0) >= polls[b["id"]] + 2
+            for b in _standin(host, "/_bots")
+            if b["id"] in ours
+        ),
+        seconds=90,
     )
-    assert startup[0]["chat"]["id"] == _bot(host)["chat"]
-    calls = _wait(
-        "a getUpdates long poll", lambda: (c := _standin(host, "/_calls")).get("getUpdates") and c
-    )
-    assert calls["getMe"] >= 1 and calls["deleteWebhook"] >= 1
+    conflicts = {b["id"]: b["conflicts"] for b in _standin(host, "/_bots")}
+    assert not any(conflicts.values()), f"409 Conflict answered, per bot id: {conflicts}"
+    with host.sudo():
+        journal = host.check_output("journalctl --no-pager -q -u 'freqtrade@*' --since -30min")
+    assert "terminated by other getUpdates request" not in journal
+
+
+def test_startup_is_announced(host: Any) -> None:
+    for bot in _telegram_bots(host):
+        startup = _wait(
+            f"{bot['name']}'s start-up message",
+            lambda bot=bot: [
+                m
+                for m in _messages(host)
+                if m["from"]["id"] == bot["bot_id"]
+                and "Exchange:" in m["text"]
+                and "Strategy:" in m["text"]
+            ],
+        )
+        assert startup[0]["chat"]["id"] == bot["chat"]
 
 
 def test_dry_run_entry_produces_a_telegram_message(host: Any) -> None:
@@ -179,15 +239,21 @@ def test_dry_run_entry_produces_a_telegram_message(host: Any) -> None:
         ],
     )
     assert entry[0]["chat"]["id"] == bot["chat"]
+    assert entry[0]["from"]["id"] == bot["bot_id"]
 
 
 def test_status_command_gets_an_answer(host: Any) -> None:
     bot = _bot(host)
-    _wait("a getUpdates long poll", lambda: _standin(host, "/_calls").get("getUpdates"))
-    injected = _standin(host, "/_inject", {"text": "/status", "chat_id": bot["chat"]})
+    _wait(
+        "a getUpdates long poll",
+        lambda: _standin(host, f"/_calls?bot_id={bot['bot_id']}").get("getUpdates"),
+    )
+    injected = _standin(
+        host, "/_inject", {"text": "/status", "chat_id": bot["chat"], "bot_id": bot["bot_id"]}
+    )
     asked = injected["result"]["message"]["message_id"]
-    # /status answers with one "Trade ID" message per open trade, or "no active trade".
-    # Bots sharing a token all poll: whichever fetches the update answers.
+    # /status answers with one "Trade ID" message per open trade, or "no active trade";
+    # the message went to this bot's token only, so this bot answers it.
     answer = _wait(
         "the answer to /status",
         lambda: [
@@ -199,11 +265,13 @@ def test_status_command_gets_an_answer(host: Any) -> None:
         seconds=60,
     )
     assert answer[0]["chat"]["id"] == bot["chat"]
+    assert answer[0]["from"]["id"] == bot["bot_id"]
 
 
 def test_commands_from_other_chats_are_refused(host: Any) -> None:
     stranger = 990001
-    _standin(host, "/_inject", {"text": "/status", "chat_id": stranger})
+    bot = _bot(host)
+    _standin(host, "/_inject", {"text": "/status", "chat_id": stranger, "bot_id": bot["bot_id"]})
     with host.sudo():
         _wait(
             "the bot's refusal of a stranger's command",
