@@ -113,8 +113,8 @@ def test_api_name_resolves_to_the_standin_and_its_ca_is_trusted(host: Any) -> No
     assert host.service("telegram-standin").is_enabled
     # The process listens on a port of its own; nftables sends the API's port 443 there, so
     # nginx can hold 443 on every address (the _standin calls below go through 443).
+    # (Port 443 on 127.0.0.2 may well be nginx's wildcard listener: the nat rule decides.)
     assert host.socket(f"tcp://{STANDIN_ADDRESS}:8443").is_listening
-    assert not host.socket(f"tcp://{STANDIN_ADDRESS}:443").is_listening
     with host.sudo():
         rules = host.check_output("nft list table ip telegram_standin")
     assert f"ip daddr {STANDIN_ADDRESS} tcp dport 443 dnat to {STANDIN_ADDRESS}:8443" in rules
