@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run one Molecule scenario through the full sequence the project requires:
 # create -> prepare -> converge -> idempotence (changed=0) -> check --diff (changed=0)
-# -> verify (testinfra) -> destroy. The log goes to artifacts/molecule/<name>.log.
+# -> verify (testinfra) -> after-verify.sh (when the scenario has one) -> destroy. The log goes to artifacts/molecule/<name>.log.
 #
 # Usage: tools/molecule-scenario.sh PROJECT_DIR SCENARIO NAME
 #   PROJECT_DIR  directory holding molecule/<SCENARIO> (a role, or tests/)
@@ -65,6 +65,9 @@ for s in create prepare converge idempotence; do
 done
 [ $rc -eq 0 ] && { step check check_reports_no_change || rc=1; }
 [ $rc -eq 0 ] && { step verify molecule_cmd verify || rc=1; }
+# A scenario may add checks that need its running instances (e.g. scans from outside).
+hook="$top/$project/molecule/$scenario/after-verify.sh"
+[ $rc -eq 0 ] && [ -x "$hook" ] && { step after-verify "$hook" || rc=1; }
 if [ $rc -ne 0 ]; then
   tail -60 "$log" | sed "s/^/[molecule $name] /"
 fi
