@@ -23,8 +23,10 @@ if [ "${1:-}" != --force ] && docker container inspect "$NAME" > /dev/null 2>&1 
 fi
 
 if ! docker container inspect "$NAME" > /dev/null 2>&1; then
+  # /mnt/tiny: a 64 KiB disk for the full-backup-disk test (test_backup_faults.py).
   docker run -d --name "$NAME" --hostname ft-rehearsal --cgroupns=host \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
+    --tmpfs /mnt/tiny:size=64k \
     --stop-signal RTMIN+3 --cap-add NET_ADMIN \
     -v /var/cache/ft-harness/pip:/root/.cache/pip:rw "$IMAGE" /sbin/init > /dev/null
 elif [ "$(docker container inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
