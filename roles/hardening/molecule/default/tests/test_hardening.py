@@ -54,6 +54,17 @@ def test_sshd_refuses_passwords_and_root(host):
     assert conf["x11forwarding"] == "no"
 
 
+def test_sshd_session_options(host):
+    conf = sshd_effective(host)
+    assert conf["maxsessions"] == "2"
+    assert conf["maxauthtries"] == "3"
+    assert conf["compression"] == "no"
+    assert conf["tcpkeepalive"] == "no"
+    assert conf["allowagentforwarding"] == "no"
+    assert conf["loglevel"] == "VERBOSE"
+    assert conf["banner"] == "/etc/issue.net"
+
+
 def test_sshd_dropin_is_root_owned(host):
     f = host.file("/etc/ssh/sshd_config.d/00-hardening.conf")
     assert f.user == "root"
@@ -89,6 +100,36 @@ def test_deploy_logs_in_with_its_key_and_uses_sudo(host):
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "root"
+
+
+def test_ssh_shows_the_legal_banner_before_login(host):
+    res = ssh(host, "deploy")
+    assert res.returncode == 0, res.stderr
+    assert "restricted to authorised users" in res.stderr
+
+
+def test_ssh_max_sessions_per_connection(host, tmp_path):
+    # One multiplexed connection carries two sessions; sshd refuses a third on it
+    # (MaxSessions 2) and the client falls back to a connection of its own.
+    sock = str(tmp_path / "mux")
+    base = ["ssh", *SSH_OPTS, "-i", KEY, "-S", sock]
+    target = f"deploy@{address(host)}"
+    subprocess.run([*base, "-M", "-f", "-N", target], check=True, capture_output=True, timeout=30)
+    sessions = [
+        subprocess.Popen([*base, target, "sleep 10"], stderr=subprocess.DEVNULL) for _ in range(2)
+    ]
+    try:
+        host.run("sleep 2")
+        third = subprocess.run(
+            [*base, target, "id -un"], capture_output=True, text=True, timeout=30
+        )
+        assert "Session open refused by peer" in third.stderr, third.stderr
+        assert third.returncode == 0, third.stderr
+        assert third.stdout.strip() == "deploy"
+    finally:
+        for proc in sessions:
+            proc.kill()
+        subprocess.run([*base, "-O", "exit", target], capture_output=True, timeout=30)
 
 
 def test_root_login_refused_even_with_the_key(host):
@@ -134,6 +175,17 @@ def test_fail2ban_sshd_jail_active(host):
     assert host.service("fail2ban").is_enabled
     status = host.check_output("fail2ban-client status sshd")
     assert "_SYSTEMD_UNIT=ssh.service" in status
+
+
+def test_fail2ban_defaults_from_jail_local(host):
+    local = host.file("/etc/fail2ban/jail.local")
+    assert local.user == "root"
+    assert "[DEFAULT]" in local.content_string
+    assert "[DEFAULT]" not in host.file("/etc/fail2ban/jail.d/sshd.local").content_string
+    # The running jail took the defaults from jail.local.
+    assert host.check_output("fail2ban-client get sshd bantime") == "3600"
+    assert host.check_output("fail2ban-client get sshd maxretry") == "5"
+    assert "127.0.0.0/8" in host.check_output("fail2ban-client get sshd ignoreip")
 
 
 def test_fail2ban_counts_failed_logins_and_bans(host):
@@ -198,3 +250,103 @@ def test_sysctl_file(host, line):
     # Every key names a parameter this kernel has (written, not applied: the kernel is the host's).
     key = line.split(" = ")[0]
     assert host.file("/proc/sys/" + key.replace(".", "/")).exists
+
+
+@pytest.mark.parametrize("pkg", ["apt-listchanges", "apt-show-versions", "debsums", "needrestart"])
+def test_apt_tools_installed(host, pkg):
+    assert host.package(pkg).is_installed
+
+
+def test_needrestart_only_lists(host):
+    # Evaluate needrestart's own configuration (which reads conf.d) the way needrestart does.
+    mode = host.check_output(
+        "perl -e 'our %nrconf; do \"/etc/needrestart/needrestart.conf\"; print $nrconf{restart}'"
+    )
+    assert mode == "l"
+    assert "needrestart" in host.check_output("apt-config dump DPkg::Post-Invoke")
+
+
+def test_apt_listchanges_hook_and_debsums_schedule(host):
+    assert "apt-listchanges" in host.check_output("apt-config dump DPkg::Pre-Install-Pkgs")
+    assert "CRON_CHECK=weekly" in host.file("/etc/default/debsums").content_string.splitlines()
+    assert host.file("/etc/cron.weekly/debsums").exists
+    assert host.run("apt-show-versions apt").rc == 0
+
+
+def test_login_defs(host):
+    defs = host.file("/etc/login.defs").content_string
+    assert re.search(r"^UMASK\s+027$", defs, re.MULTILINE)
+    assert re.search(r"^SHA_CRYPT_MIN_ROUNDS\s+65536$", defs, re.MULTILINE)
+    assert re.search(r"^SHA_CRYPT_MAX_ROUNDS\s+65536$", defs, re.MULTILINE)
+    # No password ageing: it would expire the key-only deploy account.
+    assert not re.search(r"^PASS_MAX_DAYS\s+(?!99999$)", defs, re.MULTILINE)
+
+
+def test_new_home_directories_are_private(host):
+    # UMASK 027 (Debian 12: 0750); Debian 13's login.defs already sets HOME_MODE 0700.
+    host.check_output("useradd -m molecule-umask")
+    try:
+        assert host.file("/home/molecule-umask").mode & 0o027 == 0
+    finally:
+        host.run("userdel -r molecule-umask")
+
+
+def test_root_hands_a_temporary_file_to_another_user(host):
+    # What the freqtrade role's release validation does as root under sudo (a PAM session,
+    # like Ansible's become): mktemp -d, then another user reads the file. libpam-tmpdir is
+    # left out because its TMPDIR=/tmp/user/0 (0700) makes this fail.
+    script = (
+        'w=$(mktemp -d); trap "rm -rf $w" EXIT; echo handed-over > "$w/f"; '
+        'chmod 0755 "$w"; chmod 0644 "$w/f"; runuser -u deploy -- cat "$w/f"'
+    )
+    assert host.check_output(f"sudo sh -c '{script}'") == "handed-over"
+
+
+@pytest.mark.parametrize("path", ["/etc/issue", "/etc/issue.net"])
+def test_legal_banners(host, path):
+    f = host.file(path)
+    assert f.mode == 0o644
+    assert "restricted to authorised users" in f.content_string
+    # No operating system or version for a visitor.
+    assert "Debian" not in f.content_string
+    assert "\\" not in f.content_string
+
+
+def test_core_dumps_off_for_logins_and_services(host):
+    # Login sessions (pam_limits), the deploy user and root alike.
+    for user in ("deploy", "root"):
+        assert host.check_output(f"su -s /bin/sh -c 'ulimit -Hc' {user}") == "0"
+    # Every systemd service: PID 1 was re-executed with DefaultLimitCORE=0.
+    assert host.check_output("systemctl show -p DefaultLimitCORE --value") == "0"
+    assert host.check_output("systemctl show -p DefaultLimitCORESoft --value") == "0"
+    out = host.check_output("systemd-run --quiet --wait --pipe sh -c 'ulimit -Hc; ulimit -Sc'")
+    assert out.split() == ["0", "0"]
+    coredump = host.file("/etc/systemd/coredump.conf.d/10-hardening.conf").content_string
+    assert "Storage=none" in coredump
+    assert "ProcessSizeMax=0" in coredump
+
+
+def test_process_accounting(host):
+    assert host.package("acct").is_installed
+    assert host.service("acct").is_enabled
+    # Molecule runs in containers, where the kernel refuses accounting: starting the unit
+    # is skipped by its condition, not failed (a failed unit leaves the system degraded).
+    assert host.run("systemctl start acct").rc == 0
+    assert host.check_output("systemctl show -p ConditionResult --value acct") == "no"
+    assert host.check_output("systemctl show -p ActiveState --value acct") == "inactive"
+    assert host.file("/etc/systemd/system/acct.service.d/10-hardening.conf").exists
+
+
+def test_sysstat_collects(host):
+    assert 'ENABLED="true"' in host.file("/etc/default/sysstat").content_string.splitlines()
+    assert host.service("sysstat").is_enabled
+    assert host.service("sysstat-collect.timer").is_running
+    host.check_output("systemctl start sysstat-collect.service")
+    assert host.run("sar -u").rc == 0
+
+
+@pytest.mark.parametrize("module", ["dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core"])
+def test_kernel_module_disabled(host, module):
+    # modprobe resolves the module to the no-op install command (dry run).
+    assert host.check_output(f"modprobe -n -v {module}").strip() == "install /bin/true"
+    assert f"blacklist {module.replace('-', '_')}" in host.check_output("modprobe --showconfig")
