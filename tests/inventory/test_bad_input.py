@@ -104,6 +104,18 @@ def _no_strategy(gv: Vars, _vault: Vars) -> None:
     del gv["freqtrade_bots"][0]["strategy"]
 
 
+def _rename_bot(index: int, name: str) -> Callable[[Vars, Vars], None]:
+    """Rename a bot, and its Telegram token with it (so only the name can be at fault)."""
+
+    def change(gv: Vars, vault: Vars) -> None:
+        old = gv["freqtrade_bots"][index]["name"]
+        gv["freqtrade_bots"][index]["name"] = name
+        tokens = vault["vault_telegram_bot_tokens"]
+        tokens[name] = tokens.pop(old)
+
+    return change
+
+
 CASES = [
     Case("leverage-0", _risk(max_leverage=0), ("freqtrade_risk.max_leverage", "125")),
     Case("leverage-200", _risk(max_leverage=200), ("freqtrade_risk.max_leverage", "got 200")),
@@ -211,6 +223,34 @@ CASES = [
         "live-without-exchange-keys",
         _live_without_keys,
         ("freqtrade_exchange_key", "freqtrade_exchange_secret"),
+    ),
+    # Rules of the later roles (their tasks/assert.yml), judged before the first role runs.
+    Case("root-as-bot-user", _set("common_bot_user", "root"), ("common_bot_user",)),
+    Case(
+        "deploy-key-not-a-public-key",
+        _set("hardening_deploy_authorized_keys", ["ssh-ed25519"]),
+        ("hardening_deploy_authorized_keys", "Nothing was changed"),
+    ),
+    Case(
+        "bot-api-port-of-prometheus",
+        _bot(1, api_port=9090),
+        ("monitoring_bots", "not a monitoring port", "9090"),
+    ),
+    Case("keep-no-backup", _set("backup_keep_count", 0), ("backup_keep_count", "got 0")),
+    Case(
+        "bot-named-like-the-edge-api-path",
+        _rename_bot(1, "api"),
+        ("web_edge_bots", "not 'api'", "'api'"),
+    ),
+    Case(
+        "domain-with-underscore",
+        _set("web_edge_domain", "bots_example.com"),
+        ("web_edge_domain", "bots_example.com"),
+    ),
+    Case(
+        "allow-list-not-addresses",
+        _set("web_edge_allow_ips", ["office"]),
+        ("web_edge_allow_ips", "office"),
     ),
 ]
 
