@@ -62,6 +62,17 @@ def test_each_rule_can_fail(fid: str, text: str, severity: str, reason: str) -> 
     assert any(reason in p for p in problems), problems
 
 
+def test_self_signed_accepts_only_the_missing_revocation() -> None:
+    report = good_report()
+    report["cert_revocation"] = finding(
+        "cert_revocation", "Neither CRL nor OCSP URI provided", "HIGH"
+    )
+    assert tls_audit.judge(report, self_signed=True) == []
+    assert tls_audit.judge(report) == ["cert_revocation: HIGH: Neither CRL nor OCSP URI provided"]
+    report["cert_chain_of_trust"] = finding("cert_chain_of_trust", "failed", "CRITICAL")
+    assert tls_audit.judge(report, self_signed=True) == ["cert_chain_of_trust: CRITICAL: failed"]
+
+
 def test_a_report_without_the_protocols_fails() -> None:
     report = good_report()
     del report["TLS1_2"]

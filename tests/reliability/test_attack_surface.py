@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,30 @@ def lynis_report() -> Iterator[str]:
     tail = console[console.find("Lynis security scan details") :] if console else ""
     save("lynis.txt", tail)
     yield report
+
+
+def test_testssl_finds_nothing_high_on_the_site(tmp_path: Path) -> None:
+    """testssl.sh from this machine against the server's nginx, judged by the project's TLS
+    audit (tools/tls_audit.py). The rehearsal's certificate is self-signed: testssl gets it
+    as a trusted CA, as a browser told to trust it, so the rest is judged as for a real one;
+    only its missing revocation URL (nobody could revoke it) is accepted (--self-signed)."""
+    cert = tmp_path / "edge.pem"
+    cert.write_text(stack.sh("cat /etc/nginx/tls/edge.crt"))
+    san = stack.sh("openssl x509 -in /etc/nginx/tls/edge.crt -noout -ext subjectAltName")
+    name = re.search(r"DNS:([^,\s]+)", san)
+    assert name, san
+    OUT.mkdir(parents=True, exist_ok=True)
+    audit = stack.run(
+        [
+            *(sys.executable, str(stack.TOP / "tools/tls_audit.py"), f"https://{name[1]}/"),
+            *("--ip", server_ip(), "--add-ca", str(cert), "--self-signed"),
+            *("--json", str(OUT / "testssl.json")),
+        ],
+        timeout=1000,
+        check=False,
+    )
+    save("testssl.txt", audit.stdout + audit.stderr)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 def test_lynis_hardening_index(lynis_report: str) -> None:
