@@ -1,6 +1,7 @@
 """Exchange faults through the local exchange's fault injection (/_control/faults).
 
-For every mode: the fault is on for FAULT_S seconds while the bots keep polling the exchange;
+For every mode: the fault is on for FAULT_S seconds while the bots keep polling the exchange
+(each holds a resting limit entry, which freqtrade checks against the order book every loop);
 they stay up (same MainPID, or restarted by systemd, never `failed`); when the fault stops,
 each bot completes a loop and talks to the exchange again, still in the `running` state; no
 trade row is lost and no pair gets a second open trade. The bots run dry-run, so they place
@@ -12,8 +13,10 @@ risk_bot_exchange_errors_total grows for a bot whose log shows exchange warnings
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -55,9 +58,37 @@ def bot_requests() -> int:
     return sum(stack.exchange_state()["requests"].values())
 
 
+# A resting entry sits this far below the market: it does not fill within a test.
+RESTING_DISTANCE = 0.015
+
+
+@pytest.fixture
+def resting_orders() -> Iterator[dict[str, int]]:
+    """One unfilled dry-run limit entry per bot, 1.5 % below the market. freqtrade checks an
+    open order against the exchange's order book every loop (GET /fapi/v1/depth), so each bot
+    talks to the exchange all through the fault, as a bot with open orders does; without one
+    a dry-run bot between candles may not call the exchange at all. Removed afterwards."""
+    prices = stack.exchange_state()["prices"]
+    placed: dict[str, int] = {}
+    for bot in stack.BOTS:
+        busy = {t["pair"] for t in stack.bot_api(bot, "status").json()}
+        free = [p for p in stack.bot_api(bot, "whitelist").json()["whitelist"] if p not in busy]
+        assert free, f"{bot} holds a trade on every pair of its whitelist"
+        pair = free[0]
+        last = prices[pair.split("/")[0] + "USDT"]["last"]
+        body = {"pair": pair, "side": "long", "ordertype": "limit"}
+        body["price"] = round(last * (1 - RESTING_DISTANCE), 2)
+        answer = stack.bot_api(bot, "forceenter", method="POST", body=json.dumps(body))
+        assert answer.status == 200, f"{bot}: forceenter {body}: {answer}"
+        placed[bot] = int(answer.json()["trade_id"])
+    yield placed
+    for bot, trade_id in placed.items():
+        stack.bot_api(bot, f"trades/{trade_id}", method="DELETE")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", list(MODES))
-def test_exchange_fault(mode: str, no_faults: None) -> None:
+def test_exchange_fault(mode: str, no_faults: None, resting_orders: dict[str, int]) -> None:
     units = {b: stack.unit(f"freqtrade@{b}") for b in stack.BOTS}
     rows = {b: stack.trades(b) for b in stack.BOTS}
     posts = order_posts()
