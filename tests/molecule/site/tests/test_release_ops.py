@@ -1,5 +1,6 @@
 """Release operations on a converged host, driven through site.yml as a user would:
-a broken strategy is refused, an upgrade switches releases, `--tags rollback` switches back.
+a broken strategy is refused, a change of the pinned freqtrade version deploys a new release
+beside the old one and switches to it, `--tags rollback` switches back.
 Trades and running bots survive each step. Runs on the bookworm instance only (the steps
 change the host; once is enough, and the trixie instance is checked read-only)."""
 
@@ -11,12 +12,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
 REPO = Path(__file__).resolve().parents[4]
 BOT, PORT = "rossc", 8101
+PINNED = yaml.safe_load((REPO / "roles/freqtrade/defaults/main.yml").read_text())[
+    "freqtrade_version"
+]
+# The version change goes to the release before the pinned one (the pinned one is the
+# newest on PyPI); the mechanism is the one an upgrade uses, and rollback returns.
+OTHER_VERSION = "2026.8"
 
 
 def site(*args: str) -> subprocess.CompletedProcess:
@@ -59,15 +67,27 @@ def healthy(host) -> bool:
     return json.loads(host.check_output(cmd)) == {"status": "pong"}
 
 
+def api_login(host) -> str:
+    env = host.file(f"/etc/freqtrade/{BOT}.env").content_string
+    password = re.search(r'^FREQTRADE__API_SERVER__PASSWORD="(.*)"$', env, re.M).group(1)
+    return f"trader:{password}"
+
+
+def running_version(host) -> str:
+    """The freqtrade version the running bot reports through its REST API."""
+    out = host.check_output(
+        f"curl -fsS -u {api_login(host)} http://127.0.0.1:{PORT}/api/v1/version"
+    )
+    return json.loads(out)["version"]
+
+
 @pytest.fixture(scope="module")
 def with_trade(host):
     """An open dry-run position in the bot's database, entered through its REST API."""
-    env = host.file(f"/etc/freqtrade/{BOT}.env").content_string
-    password = re.search(r'^FREQTRADE__API_SERVER__PASSWORD="(.*)"$', env, re.M).group(1)
     assert healthy(host)
     body = json.dumps({"pair": "BTC/USDT:USDT", "side": "long"})
     host.check_output(
-        f"curl -fsS -u trader:{password} -H 'Content-Type: application/json' "
+        f"curl -fsS -u {api_login(host)} -H 'Content-Type: application/json' "
         f"-d '{body}' http://127.0.0.1:{PORT}/api/v1/forceenter"
     )
     rows = trades(host)
@@ -90,16 +110,20 @@ def test_broken_strategy_is_refused_and_nothing_changes(host, with_trade, tmp_pa
     assert kept(host, with_trade)
 
 
-def test_upgrade_switches_release_and_keeps_trades(host, with_trade):
+def test_version_change_deploys_a_new_release_and_keeps_trades(host, with_trade):
     old = release(host)
     old_pid = main_pid(host)
-    run = site("-e", '{"freqtrade_extra_packages": ["six==1.16.0"]}')
+    assert running_version(host) == PINNED
+    run = site("-e", f"freqtrade_version={OTHER_VERSION}")
     assert run.returncode == 0, run.stdout[-3000:]
     new = release(host)
-    assert new != old
+    assert new.startswith(f"/opt/freqtrade/releases/{OTHER_VERSION}-"), new
+    # Beside the old release, which stays whole for a rollback.
+    assert host.file(f"{old}/bin/freqtrade").exists
     assert host.file("/opt/freqtrade/previous").linked_to == old
     assert main_pid(host) != old_pid
     assert healthy(host)
+    assert running_version(host) == OTHER_VERSION
     assert kept(host, with_trade)
 
 
@@ -111,4 +135,5 @@ def test_rollback_tag_switches_back_and_keeps_trades(host, with_trade):
     assert release(host) == previous
     assert host.file("/opt/freqtrade/previous").linked_to == upgraded
     assert healthy(host)
+    assert running_version(host) == PINNED
     assert kept(host, with_trade)

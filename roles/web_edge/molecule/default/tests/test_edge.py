@@ -107,6 +107,20 @@ def test_login_and_token(box, pebble_root):
     assert curl(box, TLS_OK, auth, f"{HTTPS}/airisk/api/v1/status")["status"] == 200
 
 
+def test_allow_list_refuses_other_addresses(box, pebble_root):
+    # 127.0.0.3 is this container's loopback too, but not on web_edge_allow_ips.
+    url = f"{HTTPS}/rossc/api/v1/ping"
+    assert curl(box, TLS_OK, "--interface 127.0.0.1", url)["status"] == 200
+    assert curl(box, TLS_OK, "--interface 127.0.0.3", url)["status"] == 403
+    # ACME challenges stay open to everyone: the CA validates from its own addresses.
+    box.run("echo probe-4410 > /var/www/acme/.well-known/acme-challenge/probe2")
+    try:
+        r = curl(box, "--interface 127.0.0.3", f"http://{DOMAIN}/.well-known/acme-challenge/probe2")
+        assert r["status"] == 200 and r["body"].strip() == "probe-4410"
+    finally:
+        box.run("rm -f /var/www/acme/.well-known/acme-challenge/probe2")
+
+
 def test_request_body_limit(box, pebble_root):
     box.run("head -c 2000000 /dev/zero > /tmp/big")
     r = curl(box, TLS_OK, "--data-binary @/tmp/big", f"{HTTPS}/rossc/api/v1/token/login")
@@ -163,6 +177,32 @@ def test_renewal_gets_a_new_serial_and_nginx_serves_it(box):
     )
     assert on_disk != before
     # The deploy hook reloaded nginx: it serves the renewed certificate.
+    assert served_serial(box) == on_disk
+
+
+def test_scheduled_renewal_renews_a_due_certificate(box):
+    """What certbot.timer starts (Debian's certbot.service, `certbot -q renew`, with the
+    role's override) renews a certificate that is due, and nginx then serves it."""
+    conf = f"/etc/letsencrypt/renewal/{DOMAIN}.conf"
+    before = served_serial(box)
+    # Due now: Pebble issues 5-year certificates, so renew when fewer than 20 years remain.
+    # certbot sleeps up to 8 min before a non-interactive renewal (spreading the load on
+    # Let's Encrypt); the test skips that wait through cli.ini, then puts both files back.
+    box.run(
+        f"cp {conf} /tmp/renewal.conf.bak && sed -i '1i renew_before_expiry = 7300 days' {conf}"
+        " && touch /etc/letsencrypt/cli.ini && cp /etc/letsencrypt/cli.ini /tmp/cli.ini.bak"
+        " && echo 'no-random-sleep-on-renew = True' >> /etc/letsencrypt/cli.ini"
+    )
+    try:
+        run = box.run("systemctl start certbot.service")
+        journal = box.run("journalctl -u certbot.service -n 20 --no-pager").stdout
+        assert run.rc == 0, run.stderr + journal
+    finally:
+        box.run(f"cp /tmp/renewal.conf.bak {conf} && cp /tmp/cli.ini.bak /etc/letsencrypt/cli.ini")
+    on_disk = box.check_output(
+        f"openssl x509 -noout -serial -in /etc/letsencrypt/live/{DOMAIN}/cert.pem"
+    )
+    assert on_disk != before
     assert served_serial(box) == on_disk
 
 
