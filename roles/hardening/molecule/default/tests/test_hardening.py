@@ -275,15 +275,22 @@ def test_apt_listchanges_hook_and_debsums_schedule(host):
 
 def test_login_defs(host):
     defs = host.file("/etc/login.defs").content_string
-    assert re.search(r"^UMASK\s+027$", defs, re.MULTILINE)
+    assert re.search(r"^UMASK\s+022$", defs, re.MULTILINE)
+    assert re.search(r"^HOME_MODE\s+0750$", defs, re.MULTILINE)
     assert re.search(r"^SHA_CRYPT_MIN_ROUNDS\s+65536$", defs, re.MULTILINE)
     assert re.search(r"^SHA_CRYPT_MAX_ROUNDS\s+65536$", defs, re.MULTILINE)
     # No password ageing: it would expire the key-only deploy account.
     assert not re.search(r"^PASS_MAX_DAYS\s+(?!99999$)", defs, re.MULTILINE)
 
 
+def test_roots_sudo_session_keeps_umask_022(host):
+    # Ansible works through sudo: Debian 13's sudo session applies login.defs' UMASK
+    # (pam_umask), and what it installs for service users must stay readable to them.
+    assert host.check_output("sudo -n sh -c umask") == "0022"
+
+
 def test_new_home_directories_are_private(host):
-    # UMASK 027 (Debian 12: 0750); Debian 13's login.defs already sets HOME_MODE 0700.
+    # HOME_MODE 0750 (Debian 13's own login.defs has 0700 without it).
     host.check_output("useradd -m molecule-umask")
     try:
         assert host.file("/home/molecule-umask").mode & 0o027 == 0
