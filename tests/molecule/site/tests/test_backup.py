@@ -8,12 +8,12 @@ restores the bookworm archive (the fresh-host case). Runs on the bookworm instan
 
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import testinfra
+from conftest import bot_api
 
 PREFIX = os.environ.get("MOLECULE_INSTANCE", "molecule")
 INSTANCE = f"{PREFIX}-bookworm"
@@ -57,18 +57,14 @@ def healthy(host) -> bool:
 
 
 def api(host, path: str, body: dict | None = None) -> object:
-    env = host.file(f"/etc/freqtrade/{BOT}.env").content_string
-    password = re.search(r'^FREQTRADE__API_SERVER__PASSWORD="(.*)"$', env, re.M).group(1)
-    data = f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'" if body else ""
-    out = host.check_output(f"curl -fsS -u trader:{password} {data} http://127.0.0.1:{PORT}{path}")
-    return json.loads(out)
+    return bot_api(host, PORT, path, body, bot=BOT)
 
 
 @pytest.fixture(scope="module")
 def backed_up(host):
     """A dry-run position entered through the REST API, then one backup run."""
     assert healthy(host)
-    api(host, "/api/v1/forceenter", {"pair": "ETH/USDT:USDT", "side": "long"})
+    api(host, "forceenter", {"pair": "ETH/USDT:USDT", "side": "long"})
     result = host.run("systemctl start ft-backup.service")
     assert result.rc == 0, host.run("journalctl -u ft-backup -n 30 --no-pager").stdout
     archive = host.check_output("/usr/local/sbin/ft-backup latest").strip()
@@ -101,7 +97,7 @@ def test_destroyed_database_comes_back(host, backed_up):
     assert host.check_output(f"sqlite3 {DB} 'PRAGMA integrity_check'") == "ok"
     # freqtrade serves the restored trade (open or closed since) from its database.
     trade_id = next(row.split("|")[0] for row in saved if "|ETH/USDT:USDT|" in row)
-    assert api(host, f"/api/v1/trade/{trade_id}")["pair"] == "ETH/USDT:USDT"
+    assert api(host, f"trade/{trade_id}")["pair"] == "ETH/USDT:USDT"
 
 
 def test_fresh_host_restores_the_archive(host, backed_up, tmp_path):

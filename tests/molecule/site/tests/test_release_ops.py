@@ -6,13 +6,13 @@ change the host; once is enough, and the trixie instance is checked read-only)."
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import bot_api
 
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
@@ -67,29 +67,16 @@ def healthy(host) -> bool:
     return json.loads(host.check_output(cmd)) == {"status": "pong"}
 
 
-def api_login(host) -> str:
-    env = host.file(f"/etc/freqtrade/{BOT}.env").content_string
-    password = re.search(r'^FREQTRADE__API_SERVER__PASSWORD="(.*)"$', env, re.M).group(1)
-    return f"trader:{password}"
-
-
 def running_version(host) -> str:
     """The freqtrade version the running bot reports through its REST API."""
-    out = host.check_output(
-        f"curl -fsS -u {api_login(host)} http://127.0.0.1:{PORT}/api/v1/version"
-    )
-    return json.loads(out)["version"]
+    return bot_api(host, PORT, "version", bot=BOT)["version"]
 
 
 @pytest.fixture(scope="module")
 def with_trade(host):
     """An open dry-run position in the bot's database, entered through its REST API."""
     assert healthy(host)
-    body = json.dumps({"pair": "BTC/USDT:USDT", "side": "long"})
-    host.check_output(
-        f"curl -fsS -u {api_login(host)} -H 'Content-Type: application/json' "
-        f"-d '{body}' http://127.0.0.1:{PORT}/api/v1/forceenter"
-    )
+    bot_api(host, PORT, "forceenter", {"pair": "BTC/USDT:USDT", "side": "long"}, bot=BOT)
     rows = trades(host)
     assert rows, "the forced entry left no trade in the database"
     return rows

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from conftest import bot_api
+
 API = "https://api.telegram.org"
 STANDIN_ADDRESS = "127.0.0.2"
 
@@ -89,19 +91,7 @@ def _bot(host: Any) -> dict[str, Any]:
 
 def _bot_api(host: Any, bot: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> Any:
     """Call the bot's REST API on the box; the password is read there, never printed."""
-    data = (
-        f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body else ""
-    )
-    url = f"http://127.0.0.1:{bot['port']}/api/v1/{path}"
-    script = (
-        f"set -a; . {bot['env_file']}; exec curl -sS --max-time 30 -w '\\n%{{http_code}}'"
-        f' -u "{bot["user"]}:$FREQTRADE__API_SERVER__PASSWORD"{data} {url}'
-    )
-    with host.sudo():
-        out = host.check_output(f"sh -c {shlex.quote(script)}")
-    answer, _, status = out.rpartition("\n")
-    assert status == "200", f"{path}: HTTP {status}: {answer}"
-    return json.loads(answer)
+    return bot_api(host, bot["port"], path, body, env_file=bot["env_file"], user=bot["user"])
 
 
 def _messages(host: Any) -> list[dict[str, Any]]:
