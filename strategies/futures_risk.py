@@ -313,14 +313,67 @@ def choose_leverage(
         lev = min(lev, exchange_max_leverage)
     if stake > 0:
         lev = min(lev, bracket_max_leverage(brackets, stake))
-    lev = max(1.0, float(math.floor(lev)))
+    return _liquidation_safe(
+        max(1.0, float(math.floor(lev))), sl, stake, brackets, is_short, liquidation_buffer
+    )
+
+
+def _liquidation_safe(
+    lev: float,
+    sl: float,
+    stake: float,
+    brackets: Sequence[Bracket],
+    is_short: bool,
+    liquidation_buffer: float,
+) -> float:
+    """Lower ``lev`` until the stop sits before liquidation (whole steps; never below 1)."""
     while lev > 1.0:
         bracket = bracket_for_notional(brackets, stake * lev)
         amount = stake * lev if stake > 0 else None  # at entry price 1.0
         if stop_before_liquidation(1.0, sl, lev, is_short, bracket, liquidation_buffer, amount):
             break
-        lev -= 1.0
-    return lev
+        lev = max(1.0, float(math.ceil(lev)) - 1.0)
+    return max(lev, 1.0)
+
+
+def leverage_for_stop(
+    stop_distance: float,
+    *,
+    stoploss: float,
+    max_leverage: float,
+    exchange_max_leverage: float | None = None,
+    brackets: Sequence[Bracket] = DEFAULT_BRACKETS,
+    is_short: bool = False,
+    liquidation_buffer: float = 0.1,
+    stake: float = 0.0,
+) -> float:
+    """Leverage that puts freqtrade's stake-relative stop ``stop_distance`` away in price.
+
+    freqtrade's stop lies ``|stoploss| / L`` from the entry, so ``L = |stoploss| /
+    stop_distance``; then capped by ``max_leverage``, the exchange's maximum and the brackets
+    (a capped leverage only widens the price stop: the stake lost at the stop stays
+    ``stake * |stoploss|``), and lowered until the stop sits before liquidation. An unknown
+    distance (NaN or <= 0) gives 1x.
+    """
+    validate_max_leverage(max_leverage)
+    sl = _validate_stoploss(stoploss)
+    if not stop_distance > 0:  # NaN too
+        return 1.0
+    lev = min(sl / stop_distance, max_leverage)
+    if exchange_max_leverage is not None:
+        lev = min(lev, exchange_max_leverage)
+    if stake > 0:
+        lev = min(lev, bracket_max_leverage(brackets, stake))
+    lev = max(1.0, math.floor(lev * 100 + 1e-9) / 100)  # two decimals, never above a cap
+    return _liquidation_safe(lev, sl, stake, brackets, is_short, liquidation_buffer)
+
+
+def stake_for_budget(budget: float, stoploss: float, leverage: float, fee_rate: float) -> float:
+    """Stake whose loss at the stop, both fees included (:func:`loss_at_stop`), is ``budget``."""
+    sl = _validate_stoploss(stoploss)
+    if budget <= 0 or leverage <= 0:
+        return 0.0
+    return budget / (sl + fee_rate * leverage * (2 + sl / leverage))
 
 
 # --- funding ---------------------------------------------------------------------------------
@@ -381,3 +434,167 @@ def long_short_ratio_allows(side: str, ratio: float | None, extreme: float = 3.0
     if side == "short":
         return ratio > 1.0 / extreme
     raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+
+
+# --- portfolio risk governor -------------------------------------------------------------------
+# The account-level loss limit (design: 15 % maximum drawdown). Equity is marked to market:
+# realised P&L (fees and funding included) plus open positions at the last candle close. The
+# strategy adapter (futures_manager.py) derives the high-water mark and the halt from the bot's
+# own trade database, so a restart, a release switch or a rollback keeps them.
+MAX_DRAWDOWN_DEFAULT = 0.15
+MAX_DRAWDOWN_MIN = 0.05
+MAX_DRAWDOWN_MAX = 0.30
+DAILY_LOSS_LIMIT_DEFAULT = 0.03
+DAILY_LOSS_LIMIT_MIN = 0.01
+DAILY_LOSS_LIMIT_MAX = 0.10
+
+
+class GovernorState(NamedTuple):
+    """What the governor decided for the next entry (fractions of equity)."""
+
+    equity: float
+    high_water: float
+    drawdown: float  # (high_water - equity) / high_water, >= 0
+    daily_loss: float  # (day_open - equity) / day_open, >= 0
+    risk_scale: float  # multiplies risk_per_trade, in [0, 1]
+    halted: bool
+    reason: str  # "" while entries are allowed
+
+
+def validate_fraction(name: str, value: float, low: float, high: float) -> float:
+    """Return ``value`` if it is a number in [low, high], else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(
+            f"{name}={value} is outside the allowed range [{low}, {high}] (a fraction: 0.15 = 15 %)"
+        )
+    return float(value)
+
+
+def validate_max_drawdown(value: float) -> float:
+    return validate_fraction("max_drawdown", value, MAX_DRAWDOWN_MIN, MAX_DRAWDOWN_MAX)
+
+
+def validate_daily_loss_limit(value: float) -> float:
+    return validate_fraction("daily_loss_limit", value, DAILY_LOSS_LIMIT_MIN, DAILY_LOSS_LIMIT_MAX)
+
+
+def drawdown(equity: float, high_water: float) -> float:
+    """Drawdown from the high-water mark as a fraction (0 at or above the mark)."""
+    if high_water <= 0:
+        return 1.0 if equity <= 0 else 0.0
+    return max(0.0, (high_water - equity) / high_water)
+
+
+def risk_scale(dd: float, max_drawdown: float) -> float:
+    """Multiplier of the per-trade risk: 1 at no drawdown, falling linearly to 0 at the limit.
+
+    Linear so that the risk taken shrinks with the room left above the floor: a run of losses
+    slows itself down instead of reaching the limit at full size.
+    """
+    if max_drawdown <= 0:
+        raise ValueError("max_drawdown must be > 0")
+    return min(1.0, max(0.0, 1.0 - dd / max_drawdown))
+
+
+def open_risk(positions: Sequence[tuple[float, float, float, bool]], fee_rate: float) -> float:
+    """What open positions still lose from the current price to their stops, plus exit fees.
+
+    ``positions``: (amount, current_price, stop_price, is_short). A stop already beyond the
+    current price (profit locked in) adds only its exit fee.
+    """
+    total = 0.0
+    for amount, price, stop, is_short in positions:
+        move = (stop - price) if is_short else (price - stop)
+        total += max(0.0, move) * amount + fee_rate * amount * stop
+    return total
+
+
+def risk_budget(
+    equity: float,
+    high_water: float,
+    risk_per_trade: float,
+    max_drawdown: float,
+    open_risk_amount: float = 0.0,
+) -> float:
+    """Quote amount a new trade may lose at its stop, fees included.
+
+    The smaller of the scaled per-trade budget and the room left above the drawdown floor
+    ``high_water * (1 - max_drawdown)`` once every open position has hit its stop: even if all
+    open trades and the new one stop out together, equity ends at the floor, short only by gaps
+    past the stops and funding.
+    """
+    if equity <= 0:
+        return 0.0
+    scaled = risk_per_trade * equity * risk_scale(drawdown(equity, high_water), max_drawdown)
+    floor = high_water * (1.0 - max_drawdown)
+    room = equity - floor - open_risk_amount
+    return max(0.0, min(scaled, room))
+
+
+def high_water_mark(realised_curve: Sequence[float], peaks: Sequence[float] = ()) -> float:
+    """Highest equity seen: the realised curve (equity after each closed trade, starting with
+    the opening balance) and the mark-to-market peaks recorded while trades were open."""
+    values = [*realised_curve, *peaks]
+    if not values:
+        raise ValueError("no equity observed")
+    return max(values)
+
+
+def max_drawdown_of(curve: Sequence[float]) -> float:
+    """Largest peak-to-trough drawdown of an equity curve in time order."""
+    peak = -math.inf
+    worst = 0.0
+    for equity in curve:
+        peak = max(peak, equity)
+        worst = max(worst, drawdown(equity, peak))
+    return worst
+
+
+def governor_state(
+    *,
+    equity: float,
+    high_water: float,
+    day_open_equity: float,
+    risk_per_trade: float,
+    max_drawdown: float,
+    daily_loss_limit: float,
+    latched: bool = False,
+) -> GovernorState:
+    """Whether entries are allowed, and at which risk scale.
+
+    Halts when the drawdown reaches ``max_drawdown``, when the day's loss reaches
+    ``daily_loss_limit``, or while an earlier drawdown halt is ``latched`` (it stays until the
+    operator re-arms; the daily halt ends with the UTC day).
+    """
+    validate_risk_per_trade(risk_per_trade)
+    validate_max_drawdown(max_drawdown)
+    validate_daily_loss_limit(daily_loss_limit)
+    hwm = max(high_water, equity)
+    dd = drawdown(equity, hwm)
+    day_loss = 0.0 if day_open_equity <= 0 else max(0.0, 1.0 - equity / day_open_equity)
+    reason = ""
+    # a relative tolerance, so that equity exactly at the floor halts despite rounding
+    if dd >= max_drawdown * (1 - 1e-9):
+        reason = f"drawdown {dd:.2%} reached the limit {max_drawdown:.2%}"
+    elif latched:
+        reason = f"drawdown reached the limit {max_drawdown:.2%} earlier; re-arm to resume"
+    elif day_loss >= daily_loss_limit * (1 - 1e-9):
+        reason = f"daily loss {day_loss:.2%} reached the limit {daily_loss_limit:.2%}"
+    scale = 0.0 if reason else risk_scale(dd, max_drawdown)
+    return GovernorState(equity, hwm, dd, day_loss, scale, bool(reason), reason)
+
+
+def floor_room(equity: float, high_water: float, max_drawdown: float) -> float:
+    """Quote amount equity may still lose before the drawdown floor."""
+    return equity - high_water * (1.0 - max_drawdown)
+
+
+def tightened_stop(price: float, stop: float, is_short: bool, factor: float) -> float:
+    """The stop moved toward ``price`` so that its distance shrinks to ``factor`` (0..1) of
+    what it was. Used when the open positions' loss to their stops exceeds the room above the
+    drawdown floor (the mark-to-market peak rose while the stops stayed put): every open stop
+    shrinks by the same factor, so that all stops hit together end at the floor."""
+    f = min(1.0, max(0.0, factor))
+    return price + (stop - price) * f if is_short else price - (price - stop) * f

@@ -10,7 +10,7 @@ from strat_helpers import PAIRS, load
 
 @pytest.fixture(scope="session")
 def candles() -> dict[str, pd.DataFrame]:
-    return {p: load(p, "15m-futures") for p in PAIRS}
+    return {p: load(p, "4h-futures") for p in PAIRS}
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ for sub in ("strategies", "tools/strategy"):
         sys.path.insert(0, p)
 
 DATA = ROOT / "files" / "data" / "binance" / "futures"
+CANDLE = "4h"  # the strategies' timeframe
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT", "ADA/USDT:USDT"]
 
 
@@ -42,9 +43,9 @@ class _FakeExchange:
 class FakeDataProvider:
     """The subset of freqtrade's DataProvider the strategies use.
 
-    With ``cut`` set (the open time of the last 15m candle), funding events after the cut and
-    mark / higher-timeframe candles not complete at the cut candle's close are withheld, like in
-    live trading.
+    With ``cut`` set (the open time of the last 4h candle), funding events after the cut
+    candle's close and mark candles not complete at that close are withheld, like in live
+    trading.
     """
 
     def __init__(self, pairs: list[str], cut: pd.Timestamp | None = None, mark_tf: str = "8h"):
@@ -64,12 +65,12 @@ class FakeDataProvider:
         if ct == "funding_rate":
             df = load(pair, "8h-funding_rate")
             if self.cut is not None:
-                df = df[df["date"] <= self.cut + pd.Timedelta("15min")]
+                df = df[df["date"] <= self.cut + pd.Timedelta(CANDLE)]
             return df.reset_index(drop=True)
         if ct in ("mark", "futures"):
             df = load(pair, f"{timeframe}-{ct}")
             if self.cut is not None:
-                done = df["date"] + pd.Timedelta(timeframe) <= self.cut + pd.Timedelta("15min")
+                done = df["date"] + pd.Timedelta(timeframe) <= self.cut + pd.Timedelta(CANDLE)
                 df = df[done]
             return df.reset_index(drop=True)
         raise AssertionError(f"unexpected data request {pair} {timeframe} {candle_type}")
@@ -81,8 +82,8 @@ def strategy_config() -> dict[str, Any]:
         "margin_mode": "isolated",
         "candle_type_def": "futures",
         "stake_currency": "USDT",
-        "timeframe": "15m",
-        "futures_risk": {"risk_per_trade": 0.01, "max_leverage": 10},
+        "timeframe": CANDLE,
+        "futures_risk": {"risk_per_trade": 0.005, "max_leverage": 10},
     }
 
 

@@ -1,4 +1,4 @@
-"""Both strategies on the repository's real 92-day slice (5 pairs, 15m): signals on both sides,
+"""Both strategies on the repository's real 92-day slice (5 pairs, 4h): signals on both sides,
 no look-ahead, deterministic populate_*, funding and mark data actually used."""
 
 from __future__ import annotations
@@ -18,19 +18,35 @@ def _signals(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_long_and_short_entries_occur_on_every_pair(name, strategy_classes, candles):
+def test_trend_entries_and_exits_on_both_sides_of_every_pair(strategy_classes, candles):
     dp = FakeDataProvider(PAIRS)
     for pair in PAIRS:
-        out = analyze(make_strategy(strategy_classes[name], dp), candles[pair], pair)
-        assert out["enter_long"].fillna(0).sum() > 0, (name, pair)
-        assert out["enter_short"].fillna(0).sum() > 0, (name, pair)
-        assert out["exit_long"].fillna(0).sum() > 0, (name, pair)
-        assert out["exit_short"].fillna(0).sum() > 0, (name, pair)
-        assert set(out.loc[out["enter_long"] == 1, "enter_tag"]) <= {
-            "rsi_bb_long",
-            "pullback_long",
-        }
+        out = analyze(
+            make_strategy(strategy_classes["FuturesAIRiskStrategy"], dp), candles[pair], pair
+        )
+        for col in ("enter_long", "enter_short", "exit_long", "exit_short"):
+            assert out[col].fillna(0).sum() > 0, (pair, col)
+        assert set(out.loc[out["enter_long"] == 1, "enter_tag"]) == {"breakout_long"}
+        assert out["stop_dist"].dropna().between(0.001, 0.5).all(), pair
+
+
+def test_reversal_entries_are_rare_and_only_in_ranges(strategy_classes, candles):
+    """The range filter makes the reversal rare (a handful in 92 days), never absent, and
+    never taken while ADX says the market trends."""
+    dp = FakeDataProvider(PAIRS)
+    cls = strategy_classes["RossCameronFuturesStrategy"]
+    longs = shorts = 0
+    for pair in PAIRS:
+        out = analyze(make_strategy(cls, dp), candles[pair], pair)
+        entries = out[(out["enter_long"] == 1) | (out["enter_short"] == 1)]
+        assert (entries["adx"] < cls.adx_max.value).all(), pair
+        longs_here = out[out["enter_long"] == 1]
+        assert (longs_here["close"] < longs_here["bb_lower"]).all(), pair
+        longs += int(out["enter_long"].fillna(0).sum())
+        shorts += int(out["enter_short"].fillna(0).sum())
+        assert out["exit_long"].fillna(0).sum() > 0 and out["exit_short"].fillna(0).sum() > 0
+    assert longs > 0 and shorts > 0
+    assert longs + shorts < 0.02 * 5 * len(candles[PAIRS[0]])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -41,7 +57,7 @@ def test_no_look_ahead(name, strategy_classes, candles):
     for pair in ("BTC/USDT:USDT", "SOL/USDT:USDT"):
         full_df = candles[pair]
         full = analyze(make_strategy(cls, FakeDataProvider(PAIRS)), full_df, pair)
-        cuts = [1500, 4000, 4003, 6500, len(full_df) - 97]
+        cuts = [150, 300, 301, 450, len(full_df) - 7]
         for n in cuts:
             cut_df = full_df.iloc[:n].reset_index(drop=True)
             dp = FakeDataProvider(PAIRS, cut=cut_df["date"].iloc[-1])
@@ -49,7 +65,7 @@ def test_no_look_ahead(name, strategy_classes, candles):
             pd.testing.assert_frame_equal(
                 _signals(part), _signals(full.iloc[:n].reset_index(drop=True)), obj=f"{pair}@{n}"
             )
-            for col in ("funding_rate", "mark_trend", "rsi"):
+            for col in ("funding_rate", "mark_trend", "stop_dist"):
                 np.testing.assert_allclose(
                     part[col].to_numpy(), full[col].iloc[:n].to_numpy(), equal_nan=True
                 )
@@ -68,7 +84,7 @@ def test_look_ahead_check_detects_a_leaky_feature(strategy_classes, candles):
 
     full = analyze(make_strategy(Leaky, FakeDataProvider(PAIRS)), candles[pair], pair)
     diffs = 0
-    for n in (2000, 3000, 4000, 5000, 6000, 7000, 8000):
+    for n in (150, 200, 250, 300, 350, 400, 450):
         cut_df = candles[pair].iloc[:n].reset_index(drop=True)
         part = analyze(
             make_strategy(Leaky, FakeDataProvider(PAIRS, cut=cut_df["date"].iloc[-1])), cut_df, pair
@@ -118,10 +134,10 @@ def test_funding_filter_blocks_entries_against_funding(name, strategy_classes, c
     assert n_blocked_candidates > 0  # the filter had something to act on
 
 
-def test_funding_merge_uses_only_settled_events(candles):
+def test_funding_merge_uses_only_settled_events():
     from futures_features import merge_funding
 
-    df = candles["BTC/USDT:USDT"].iloc[:200].copy()
+    df = load("BTC/USDT:USDT", "15m-futures").iloc[:200].copy()
     fr = load("BTC/USDT:USDT", "8h-funding_rate")
     merge_funding(df, fr)
     # the 07:45 candle still sees the 00:00 event, the 08:00 candle the 08:00 one
@@ -132,10 +148,10 @@ def test_funding_merge_uses_only_settled_events(candles):
     assert df.loc[t0800, "funding_rate"] == ev[pd.Timestamp("2025-07-01 08:00", tz="UTC")]
 
 
-def test_mark_merge_uses_only_completed_candles(candles):
+def test_mark_merge_uses_only_completed_candles():
     from futures_features import merge_mark
 
-    df = candles["ETH/USDT:USDT"].iloc[:200].copy()
+    df = load("ETH/USDT:USDT", "15m-futures").iloc[:200].copy()
     m8 = load("ETH/USDT:USDT", "8h-mark")
     merge_mark(df, m8, "8h")
     first = m8.iloc[0]  # 2025-07-01 00:00, complete at 08:00
@@ -145,38 +161,58 @@ def test_mark_merge_uses_only_completed_candles(candles):
     assert df.loc[at, "mark_close"] == first["close"]
 
 
-@pytest.mark.parametrize("bad", [0.001, 0.03])
-def test_out_of_range_risk_config_fails_at_bot_start(bad, strategy_classes):
-    strat = make_strategy(strategy_classes["FuturesAIRiskStrategy"], FakeDataProvider(PAIRS))
-    strat.config["futures_risk"] = {"risk_per_trade": bad}
-    with pytest.raises(ValueError, match="risk_per_trade"):
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("risk_cfg", "key"),
+    [
+        ({"risk_per_trade": 0.001}, "risk_per_trade"),
+        ({"risk_per_trade": 0.03}, "risk_per_trade"),
+        ({"max_leverage": 12}, "max_leverage"),
+        ({"max_drawdown": 0.5}, "max_drawdown"),
+        ({"max_drawdown": "15%"}, "max_drawdown"),
+        ({"daily_loss_limit": 0.2}, "daily_loss_limit"),
+        ({"rearm_at": "yesterday"}, "rearm_at"),
+    ],
+)
+def test_out_of_range_risk_config_fails_at_bot_start(name, risk_cfg, key, strategy_classes):
+    """Both strategies read every futures_risk key the deployment validates."""
+    strat = make_strategy(strategy_classes[name], FakeDataProvider(PAIRS))
+    strat.config["futures_risk"] = risk_cfg
+    with pytest.raises(ValueError, match=key):
         strat.bot_start()
-    strat.config["futures_risk"] = {"risk_per_trade": 0.01, "max_leverage": 12}
-    with pytest.raises(ValueError, match="max_leverage"):
-        strat.bot_start()
-    strat.config["futures_risk"] = {"risk_per_trade": 0.02, "max_leverage": 5}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_in_range_risk_config_is_read(name, strategy_classes):
+    strat = make_strategy(strategy_classes[name], FakeDataProvider(PAIRS))
+    strat.config["futures_risk"] = {
+        "risk_per_trade": 0.02,
+        "max_leverage": 5,
+        "max_drawdown": 0.1,
+        "daily_loss_limit": 0.05,
+        "rearm_at": "2026-12-05T12:00:00Z",
+    }
     strat.bot_start()
-    assert strat.risk_per_trade == 0.02 and strat.max_leverage_cfg == 5.0
+    assert (strat.risk_per_trade, strat.max_leverage_cfg) == (0.02, 5.0)
+    assert (strat.max_drawdown, strat.daily_loss_limit) == (0.1, 0.05)
+    assert strat.rearm_at.isoformat() == "2026-12-05T12:00:00+00:00"
 
 
-def test_ai_leverage_callback_follows_volatility_tier(strategy_classes, candles):
-    """leverage() reads the last analysed candle's 24 h volatility and applies the caps."""
-    cls = strategy_classes["FuturesAIRiskStrategy"]
-    strat = make_strategy(cls, FakeDataProvider(PAIRS))
+@pytest.mark.parametrize("name", NAMES)
+def test_leverage_callback_places_the_stop_at_the_candles_stop_distance(
+    name, strategy_classes, candles
+):
+    """leverage() reads the last analysed candle's stop distance: L = |stoploss| / distance,
+    capped by the configured and the exchange's maximum."""
+    strat = make_strategy(strategy_classes[name], FakeDataProvider(PAIRS))
     strat.bot_start()
     pair = "BTC/USDT:USDT"
     df = analyze(strat, candles[pair], pair)
-
-    class _W:
-        def get_total_stake_amount(self) -> float:
-            return 10_000.0
-
-    strat.wallets = _W()
     seen = {}
-    for vol in (0.01, 0.025, 0.06):
+    for dist in (0.02, 0.05, 0.15):
         frame = df.copy()
-        frame.loc[frame.index[-1], "vol_24h"] = vol
+        frame.loc[frame.index[-1], "stop_dist"] = dist
         strat.dp.get_analyzed_dataframe = lambda p, tf, f=frame: (f, None)
-        seen[vol] = strat.leverage(pair, None, 1.0, 1.0, 125.0, None, "long")
-    assert seen == {0.01: 10.0, 0.025: 5.0, 0.06: 2.0}
+        seen[dist] = strat.leverage(pair, None, 1.0, 1.0, 125.0, None, "long")
+    assert seen == {0.02: 10.0, 0.05: 6.0, 0.15: 2.0}
     assert strat.leverage(pair, None, 1.0, 1.0, 3.0, None, "short") <= 3.0

@@ -121,6 +121,7 @@ def backtest_config(
     pairs: list[str] | None = None,
     wallet: float = 10_000.0,
     max_open_trades: int = 5,
+    timeframe: str = "4h",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A futures backtest/hyperopt config for these strategies (and freqtrade's sample).
@@ -137,7 +138,8 @@ def backtest_config(
         "dry_run": True,
         "dry_run_wallet": wallet,
         "max_open_trades": max_open_trades,
-        "timeframe": "15m",
+        # freqtrade needs one timeframe for a --strategy-list run: the project's strategies'
+        "timeframe": timeframe,
         "fee": 0.0005,
         "dataformat_ohlcv": "feather",
         "entry_pricing": {
@@ -158,7 +160,7 @@ def backtest_config(
             "_ft_has_params": {"mark_ohlcv_timeframe": "8h", "funding_fee_timeframe": "8h"},
         },
         "pairlists": [{"method": "StaticPairList"}],
-        "futures_risk": {"risk_per_trade": 0.01, "max_leverage": 10},
+        "futures_risk": {"risk_per_trade": 0.005, "max_leverage": 10},
         "internals": {"process_throttle_secs": 5},
         "bot_name": "strategies-backtest",
         "initial_state": "running",

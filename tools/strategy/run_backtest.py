@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--timerange", default="")
     ap.add_argument("--wallet", type=float, default=10_000.0)
+    ap.add_argument(
+        "--risk",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="futures_risk keys for the config, e.g. risk_per_trade=0.005 max_drawdown=0.03",
+    )
     ap.add_argument("--hyperopt", action="store_true", help="run hyperopt instead of backtesting")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--spaces", nargs="+", default=["buy", "sell", "roi", "stoploss"])
@@ -67,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {src} (copied to {data_copy})", flush=True)
     with ftconfig.local_exchange(data_copy, work) as base:
         cfg = ftconfig.backtest_config(base, data_copy, pairs=args.pairs, wallet=args.wallet)
+        for item in args.risk:
+            key, _, value = item.partition("=")
+            cfg["futures_risk"][key] = value if key == "rearm_at" else float(value)
         cfg_path = ftconfig.write_config(work / "config.json", cfg)
         common = [
             "-c",
