@@ -26,7 +26,9 @@ UTC) and restarting the bot: the governor then measures from that time on.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -71,6 +73,8 @@ class RiskManagedMixin:
     _governor_day: tuple[str, float] | None = None
     _memory: tuple[float, float] = (0.0, 0.0)  # recorded (peak, worst drawdown)
     _curve_cache: tuple[tuple, list[float], list] | None = None
+    _written: dict[int, tuple[float, float]]  # what each open trade's custom data holds
+    _published: tuple[float, bool] | None = None  # (monotonic time, halted) of the last write
     _lsr_cache: dict[str, tuple[float, float | None]]
 
     # --- configuration ---------------------------------------------------------------------
@@ -123,6 +127,7 @@ class RiskManagedMixin:
         self._governor_day = None
         self._curve_cache = None
         self._memory = (0.0, 0.0)
+        self._written = {}
 
     # --- equity and the governor ---------------------------------------------------------------
     def _last_close(self, pair: str) -> float | None:
@@ -202,15 +207,49 @@ class RiskManagedMixin:
             daily_loss_limit=self.daily_loss_limit,
             latched=max(worst_seen, risk.max_drawdown_of(curve)) >= self.max_drawdown,
         )
-        if state.high_water > peak_seen or state.drawdown > worst_seen:
-            # persist on the open trades, so that a restart finds them in the database
-            self._memory = (max(peak_seen, state.high_water), max(worst_seen, state.drawdown))
-            for t in opens:
-                if self._counted(t, since):
-                    t.set_custom_data(PEAK_KEY, self._memory[0])
-                    t.set_custom_data(DD_KEY, self._memory[1])
+        self._memory = (max(peak_seen, state.high_water), max(worst_seen, state.drawdown))
+        # keep them on every open trade, so that a restart finds them in the database
+        for t in opens:
+            if self._counted(t, since) and self._written.get(t.id) != self._memory:
+                t.set_custom_data(PEAK_KEY, self._memory[0])
+                t.set_custom_data(DD_KEY, self._memory[1])
+                self._written[t.id] = self._memory
         self._report(state)
+        self._publish(state, now)
         return state
+
+    def _publish(self, state: risk.GovernorState, now: datetime) -> None:
+        """Write the state to ``futures_risk.status_file`` for the risk monitor (live and
+        dry-run; at most every 10 s, at once when halting or resuming). Not secret: 0644."""
+        path = self._risk_cfg().get("status_file")
+        if not path or self.dp is None or self.dp.runmode not in (RunMode.LIVE, RunMode.DRY_RUN):
+            return
+        last = getattr(self, "_published", None)
+        if last is not None and last[1] == state.halted and time.monotonic() - last[0] < 10:
+            return
+        doc = {
+            "time": now.timestamp(),
+            "equity": state.equity,
+            "high_water": state.high_water,
+            "drawdown": state.drawdown,
+            "max_drawdown": self.max_drawdown,
+            "daily_loss": state.daily_loss,
+            "daily_loss_limit": self.daily_loss_limit,
+            "risk_scale": state.risk_scale,
+            "risk_per_trade": self.risk_per_trade,
+            "halted": state.halted,
+            "reason": state.reason,
+            "rearm_at": self._risk_cfg().get("rearm_at"),
+        }
+        try:
+            tmp = f"{path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+            self._published = (time.monotonic(), state.halted)
+        except OSError as exc:  # the bot trades on; the monitor shows the status as stale
+            logger.warning("risk governor status not written to %s: %s", path, exc)
 
     def _report(self, state: risk.GovernorState) -> None:
         """Log and notify (Telegram in live and dry-run) when entries halt or resume."""
@@ -297,6 +336,7 @@ class RiskManagedMixin:
     ) -> float:
         state = self.governor(current_time)
         if state.halted:
+            logger.info("entry %s %s refused by the risk governor: %s", side, pair, state.reason)
             return 0.0
         opens = Trade.get_trades_proxy(is_open=True)
         positions = []

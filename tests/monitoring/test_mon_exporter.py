@@ -6,6 +6,7 @@ whole path is exercised: FtRestClient → adapter → snapshot → collector →
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,36 @@ def test_backup_textfile_is_re_exposed(tmp_path: Path) -> None:
     assert val(s, "risk_backup_status_file_readable") == 1
     prom.unlink()
     assert val(scrape(reg), "risk_backup_status_file_readable") == 0
+
+
+def test_governor_status_files_become_metrics(tmp_path: Path) -> None:
+    """Each bot's governor status (written by the strategies' risk manager) is exposed; a
+    missing or malformed file shows as status_up 0, never as a stale halt."""
+    status = {
+        "time": NOW - 30, "equity": 9400.0, "high_water": 10000.0, "drawdown": 0.06,
+        "max_drawdown": 0.05, "daily_loss": 0.0, "daily_loss_limit": 0.03,
+        "risk_scale": 0.0, "risk_per_trade": 0.005, "halted": True,
+        "reason": "drawdown 6.00% reached the limit 5.00%", "rearm_at": None,
+    }  # fmt: skip
+    files = {name: tmp_path / f"{name}.json" for name in ("a", "b", "c")}
+    files["a"].write_text(json.dumps(status))
+    files["b"].write_text('{"time": 1, "halted": "maybe"}')
+    entries = [
+        {**bot_entry(n, "http://127.0.0.1:9", tmp_path), "governor_status_file": str(f)}
+        for n, f in files.items()
+    ]
+    cfg = cfg_for(*entries)
+    reg = CollectorRegistry()
+    states = [BotState(bot=b, started_at=NOW) for b in cfg.bots]
+    reg.register(RiskCollector(cfg, states, clock=Clock(NOW)))
+    s = scrape(reg)
+    assert val(s, "risk_bot_governor_halted", bot="a") == 1
+    assert val(s, "risk_bot_governor_drawdown_ratio", bot="a") == pytest.approx(0.06)
+    assert val(s, "risk_bot_governor_max_drawdown_ratio", bot="a") == 0.05
+    assert val(s, "risk_bot_governor_risk_scale_ratio", bot="a") == 0.0
+    assert val(s, "risk_bot_governor_status_age_seconds", bot="a") == pytest.approx(30)
+    assert [val(s, "risk_bot_governor_status_up", bot=n) for n in "abc"] == [1, 0, 0]
+    assert ("risk_bot_governor_halted", frozenset({("bot", "b")})) not in s
 
 
 def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Prometheus collector: renders the in-memory bot states at scrape time (no I/O on scrape)."""
+"""Prometheus collector: renders the in-memory bot states at scrape time (no API call on scrape;
+the backup and governor status files are small local reads)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from . import __version__, riskmath
 from .config import Config
+from .governor import governor_metrics
 from .poller import BotState, FundingRates
 from .textfile import read_textfile
 
@@ -92,6 +94,9 @@ class RiskCollector(Collector):
         yield from self._position_metrics()
         if self.funding is not None:
             yield from self._funding_metrics()
+        files = {b.name: b.governor_status_file for b in self.cfg.bots if b.governor_status_file}
+        if files:
+            yield from governor_metrics(files, now)
         if self.cfg.backup_status_file is not None:
             ok = GaugeMetricFamily(
                 "risk_backup_status_file_readable",

@@ -48,6 +48,7 @@ class BotConfig:
     max_stake_per_trade_usdt: float | None = None
     max_total_notional_usdt: float | None = None
     liquidation_distance_threshold_ratio: float | None = None
+    governor_status_file: Path | None = None
 
     def password(self) -> str | None:
         # Read at connect time so a rotated secret needs a restart, never a config edit.
@@ -154,6 +155,7 @@ def _bot(raw: dict[str, Any]) -> BotConfig:
         liquidation_distance_threshold_ratio=_opt_float(
             raw, "liquidation_distance_threshold_ratio"
         ),
+        governor_status_file=_opt_path(raw, "governor_status_file"),
     )
 
 

@@ -72,6 +72,45 @@ def test_exporter_reports_the_real_bot_up(host, bot):
     assert info and 'trading_mode="futures"' in info[0], info
 
 
+def _governor_metrics(host, bot: str) -> dict[str, float]:
+    """risk_bot_governor_* of one bot, once the exporter shows the bot's status."""
+    deadline = time.monotonic() + DEADLINE
+    found: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        found = {}
+        for line in metrics(host).splitlines():
+            if line.startswith("risk_bot_governor_") and f'{{bot="{bot}"}}' in line:
+                name, value = line.split("{", 1)[0], float(line.rsplit(" ", 1)[1])
+                found[name] = value
+        if found.get("risk_bot_governor_status_up") == 1.0:
+            return found
+        time.sleep(5)
+    raise AssertionError(f"{bot}: no governor status in the exporter: {found}")
+
+
+@pytest.mark.parametrize("bot", sorted(BOTS))
+def test_exporter_shows_each_real_bots_risk_governor(host, bot):
+    """The strategy in the real bot publishes its governor; the exporter shows it, with the
+    inventory's limits; after a restart the bot derives the same high-water mark from its
+    trade database."""
+    before = _governor_metrics(host, bot)
+    assert before["risk_bot_governor_max_drawdown_ratio"] == 0.15
+    assert before["risk_bot_governor_daily_loss_limit_ratio"] == 0.03
+    assert before["risk_bot_governor_halted"] == 0.0
+    assert 0.0 < before["risk_bot_governor_risk_scale_ratio"] <= 1.0
+    status = f"/run/freqtrade-governor/{bot}/governor.json"
+    assert host.file(status).mode == 0o644
+    hwm = json.loads(host.file(status).content_string)["high_water"]
+    host.check_output(f"systemctl restart freqtrade@{bot}")
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline and not host.file(status).exists:
+        time.sleep(3)
+    assert host.file(status).exists, f"{bot} did not publish its governor after a restart"
+    after = json.loads(host.file(status).content_string)
+    assert after["high_water"] >= hwm - 1e-6  # a restart never lowers the mark
+    assert after["halted"] is False
+
+
 def test_prometheus_scrapes_the_exporter(host):
     deadline = time.monotonic() + 90
     health = {}
