@@ -25,7 +25,7 @@ STRAT_DOWNLOAD_TIMERANGE ?= 20230101-
 
 .PHONY: strategies-list strategies-test strategies-calibrate strategies-download \
         strategies-backtest strategies-hyperopt strategies-report strategies-benchmark \
-        strategies-lookahead
+        strategies-lookahead strategies-protocol strategies-volforecast
 
 strategies-list: ## freqtrade list-strategies on strategies/
 	@mkdir -p .cache/strategies/user_data
@@ -34,7 +34,7 @@ strategies-list: ## freqtrade list-strategies on strategies/
 strategies-test: ## pytest tests/strategies (risk module, signals, look-ahead, backtest invariants)
 	$(STRAT_PY) -m pytest tests/strategies -q
 
-strategies-calibrate: ## volatility tiers and funding thresholds on $(STRAT_DATA)
+strategies-calibrate: ## funding thresholds on $(STRAT_DATA)
 	$(STRAT_PY) $(STRAT_TOOLS)/calibrate.py --data $(STRAT_DATA) \
 	    --out docs/reports/calibration.md --json docs/reports/calibration.json
 
@@ -73,5 +73,27 @@ strategies-report: ## Markdown report + equity-curve PNG from the last strategie
 strategies-benchmark: ## wall time and peak memory of each strategy next to the sample strategy
 	$(STRAT_PY) $(STRAT_TOOLS)/benchmark.py --data $(STRAT_DATA) --out docs/reports/benchmark.md
 
-strategies-lookahead: ## freqtrade lookahead-analysis of both strategies (repository slice)
+strategies-lookahead: ## freqtrade lookahead- and recursive-analysis of both strategies (repository slice)
 	$(STRAT_PY) $(STRAT_TOOLS)/lookahead.py --out docs/reports/lookahead.md
+
+# The protocol of docs/strategies.md on the 33-month set: the three windows, each judged by
+# tools/strategy/evaluate.py (15m mark-to-market drawdown, breakdowns, bootstrap), then tables.
+STRAT_PROTOCOL_DIR ?= docs/reports/protocol
+STRAT_WINDOWS ?= dev:20230101-20250101 oos:20250101-20251001 full:20230101-20251001
+
+strategies-protocol: ## both strategies + the sample on the choose, judge and whole windows
+	@test -d ../shared/data/binance/futures || { echo "needs ../shared/data (33 months)"; exit 1; }
+	@mkdir -p $(STRAT_PROTOCOL_DIR)
+	@for w in $(STRAT_WINDOWS); do name=$${w%%:*}; range=$${w#*:}; \
+	  $(STRAT_PY) $(STRAT_TOOLS)/run_backtest.py --data ../shared/data/binance --keep-data \
+	    --work .cache/strategies/protocol --out $(STRAT_OUT)/protocol-$$name \
+	    --strategies $(STRAT_LIST) --timerange $$range > /dev/null || exit 1; \
+	  $(STRAT_PY) $(STRAT_TOOLS)/evaluate.py --results $(STRAT_OUT)/protocol-$$name \
+	    --data .cache/strategies/protocol/data --json $(STRAT_PROTOCOL_DIR)/backtest-$$name.json; \
+	done
+	$(STRAT_PY) $(STRAT_TOOLS)/protocol_report.py --dir $(STRAT_PROTOCOL_DIR) \
+	    --out $(STRAT_PROTOCOL_DIR)/results.md
+
+strategies-volforecast: ## the HAR volatility forecast against trailing volatility (QLIKE, MSE)
+	$(STRAT_PY) $(STRAT_TOOLS)/vol_forecast.py --data ../shared/data/binance \
+	    --json $(STRAT_PROTOCOL_DIR)/vol-forecast.json

@@ -46,7 +46,7 @@ class FuturesAIRiskStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
     timeframe = "4h"
     can_short = True
 
-    startup_candle_count = 100
+    startup_candle_count = 200  # ATR(14) converges within 200 candles (recursive-analysis)
     process_only_new_candles = True
 
     # exits come from the channel and the stop; ROI never fires

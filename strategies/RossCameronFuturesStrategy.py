@@ -38,7 +38,7 @@ class RossCameronFuturesStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
     timeframe = "4h"
     can_short = True
 
-    startup_candle_count = 100
+    startup_candle_count = 200  # ADX(14) needs about 200 candles to converge (recursive-analysis)
     process_only_new_candles = True
 
     minimal_roi: ClassVar[dict[str, float]] = {"0": 100.0}

@@ -38,28 +38,11 @@ RISK_PER_TRADE_MAX = 0.02
 MAX_LEVERAGE_MIN = 1.0
 MAX_LEVERAGE_MAX = 10.0
 
-# Volatility horizon: standard deviation of 15m log returns over the trailing 24 h
-# (96 candles), scaled to one day (* sqrt(96)). Thresholds in that unit (fraction per day),
-# calibrated on 2023-01..2025-09 for BTC ETH SOL BNB ADA (tools/strategy/calibrate.py,
-# docs/strategies.md): pooled 1/3 and 2/3 quantiles, rounded.
-VOL_WINDOW_CANDLES = 96
-VOL_LOW_MAX = 0.020  # below: low volatility -> up to 10x
-VOL_HIGH_MIN = 0.035  # at or above: high volatility -> 2x
-
 # --- funding ---------------------------------------------------------------------------------
 # Binance funding per 8 h event. The baseline (interest component) is +0.0001 (0.01 %) and
 # 31 % of all events (2023-01..2025-09) sit exactly on it; docs/strategies.md has the quantiles.
 FUNDING_LONG_FAVOURABLE_MAX = -0.00002  # rate at or below: shorts pay longs -> favours longs
 FUNDING_SHORT_FAVOURABLE_MIN = 0.00015  # rate at or above: longs pay well above baseline
-
-
-class VolTier(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-TIER_LEVERAGE: dict[VolTier, float] = {VolTier.HIGH: 2.0, VolTier.MEDIUM: 5.0, VolTier.LOW: 10.0}
 
 
 class FundingBias(StrEnum):
@@ -196,25 +179,7 @@ def clamp_stake(
     return max(out, 0.0)
 
 
-# --- volatility and leverage -----------------------------------------------------------------
-def realized_vol(closes: Sequence[float] | np.ndarray, window: int = VOL_WINDOW_CANDLES) -> float:
-    """Daily volatility from the last ``window`` 15m log returns (std * sqrt(window))."""
-    arr = np.asarray(closes, dtype=float)
-    if arr.size < window + 1:
-        return float("nan")
-    lr = np.diff(np.log(arr[-(window + 1) :]))
-    return float(np.std(lr, ddof=1) * math.sqrt(window))
-
-
-def vol_tier(vol: float, low_max: float = VOL_LOW_MAX, high_min: float = VOL_HIGH_MIN) -> VolTier:
-    """Volatility tier; an unknown (NaN) volatility counts as high."""
-    if math.isnan(vol) or vol >= high_min:
-        return VolTier.HIGH
-    if vol < low_max:
-        return VolTier.LOW
-    return VolTier.MEDIUM
-
-
+# --- leverage -------------------------------------------------------------------------------
 def bracket_for_notional(brackets: Sequence[Bracket], notional: float) -> Bracket:
     """Bracket that applies to ``notional`` (the last one whose floor it reaches)."""
     if not brackets:
@@ -285,39 +250,6 @@ def stop_before_liquidation(
     return liq_dist > 0 and stop_dist <= (1 - buffer) * liq_dist
 
 
-def choose_leverage(
-    vol: float,
-    *,
-    stoploss: float,
-    stake: float,
-    max_leverage: float,
-    exchange_max_leverage: float | None = None,
-    brackets: Sequence[Bracket] = DEFAULT_BRACKETS,
-    is_short: bool = False,
-    liquidation_buffer: float = 0.1,
-    low_max: float = VOL_LOW_MAX,
-    high_min: float = VOL_HIGH_MIN,
-) -> float:
-    """Leverage for a new trade.
-
-    Tier leverage from volatility, capped by ``max_leverage`` (1..10), by the exchange's bracket
-    maximum for the notional (``exchange_max_leverage`` as freqtrade passes it to
-    ``leverage()``, and the brackets for ``stake * L``), then lowered in whole steps until the
-    stop sits before the isolated liquidation price with ``liquidation_buffer``.
-    Never below 1.
-    """
-    validate_max_leverage(max_leverage)
-    sl = _validate_stoploss(stoploss)
-    lev = min(TIER_LEVERAGE[vol_tier(vol, low_max, high_min)], max_leverage)
-    if exchange_max_leverage is not None:
-        lev = min(lev, exchange_max_leverage)
-    if stake > 0:
-        lev = min(lev, bracket_max_leverage(brackets, stake))
-    return _liquidation_safe(
-        max(1.0, float(math.floor(lev))), sl, stake, brackets, is_short, liquidation_buffer
-    )
-
-
 def _liquidation_safe(
     lev: float,
     sl: float,
@@ -359,12 +291,13 @@ def leverage_for_stop(
     sl = _validate_stoploss(stoploss)
     if not stop_distance > 0:  # NaN too
         return 1.0
-    lev = min(sl / stop_distance, max_leverage)
+    cap = max_leverage
     if exchange_max_leverage is not None:
-        lev = min(lev, exchange_max_leverage)
+        cap = min(cap, exchange_max_leverage)
     if stake > 0:
-        lev = min(lev, bracket_max_leverage(brackets, stake))
-    lev = max(1.0, math.floor(lev * 100 + 1e-9) / 100)  # two decimals, never above a cap
+        cap = min(cap, bracket_max_leverage(brackets, stake))
+    # two decimals (rounding noise such as 5.9999999 counts as 6), never above a cap
+    lev = max(1.0, min(math.floor(sl / stop_distance * 100 + 1e-6) / 100, cap))
     return _liquidation_safe(lev, sl, stake, brackets, is_short, liquidation_buffer)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import futures_risk as risk
 import numpy as np
 import pytest
@@ -130,28 +128,6 @@ def test_clamp_never_raises_stake_nor_breaks_caps(stake, pair_open, total_open, 
         assert total_open + out * lev <= 4.0 * equity + 1e-6
 
 
-def test_vol_tiers_and_tier_leverage():
-    assert risk.vol_tier(0.01) is risk.VolTier.LOW
-    assert risk.vol_tier(0.025) is risk.VolTier.MEDIUM
-    assert risk.vol_tier(0.05) is risk.VolTier.HIGH
-    assert risk.vol_tier(float("nan")) is risk.VolTier.HIGH
-    kw = dict(stoploss=-0.08, stake=1000.0, max_leverage=10.0)
-    assert risk.choose_leverage(0.01, **kw) == 10.0
-    assert risk.choose_leverage(0.025, **kw) == 5.0
-    assert risk.choose_leverage(0.05, **kw) == 2.0
-    assert risk.choose_leverage(0.01, **{**kw, "max_leverage": 3.0}) == 3.0
-    assert risk.choose_leverage(0.01, exchange_max_leverage=4.0, **kw) == 4.0
-
-
-def test_realized_vol_matches_definition():
-    rng = np.random.default_rng(1)
-    lr = rng.normal(0, 0.002, 200)
-    closes = 100 * np.exp(np.cumsum(np.r_[0.0, lr]))
-    expected = np.std(lr[-96:], ddof=1) * math.sqrt(96)
-    assert risk.realized_vol(closes) == pytest.approx(expected)
-    assert math.isnan(risk.realized_vol(closes[:50]))
-
-
 BTC_BRACKETS = (
     risk.Bracket(0, 300_000, 150, 0.004, 0),
     risk.Bracket(300_000, 800_000, 100, 0.005, 300),
@@ -175,8 +151,9 @@ def test_bracket_caps_leverage_for_large_notional():
     assert risk.bracket_max_leverage(BTC_BRACKETS, 10_000_000.0) == 9.0
     # 30M stake: 10x = 300M (4x bracket); 5x = 150M (5x bracket) ok
     assert risk.bracket_max_leverage(BTC_BRACKETS, 30_000_000.0) == 5.0
-    lev = risk.choose_leverage(
-        0.01, stoploss=-0.08, stake=30_000_000.0, max_leverage=10.0, brackets=BTC_BRACKETS
+    # a 0.8 % stop asks for 10x; the brackets allow 5x for that stake
+    lev = risk.leverage_for_stop(
+        0.008, stoploss=-0.08, stake=30_000_000.0, max_leverage=10.0, brackets=BTC_BRACKETS
     )
     assert lev == 5.0
 
@@ -196,28 +173,10 @@ def test_leverage_lowered_until_stop_precedes_liquidation():
     b = (risk.Bracket(0, None, 125, 0.05, 0),)
     # stoploss -0.6 at 10x: price stop 6 %, liquidation about 5.3 % away -> unsafe
     assert not risk.stop_before_liquidation(1.0, -0.6, 10, False, b[0])
-    lev = risk.choose_leverage(0.0, stoploss=-0.6, stake=100.0, max_leverage=10.0, brackets=b)
+    lev = risk.leverage_for_stop(0.06, stoploss=-0.6, stake=100.0, max_leverage=10.0, brackets=b)
     assert lev < 10
     assert risk.stop_before_liquidation(1.0, -0.6, lev, False, b[0], buffer=0.1)
     assert not risk.stop_before_liquidation(1.0, -0.6, lev + 1, False, b[0], buffer=0.1)
-
-
-@settings(max_examples=300, deadline=None, database=None)
-@given(
-    st.floats(min_value=0.0, max_value=0.2),
-    st.floats(min_value=0.01, max_value=0.85),
-    st.floats(min_value=1.0, max_value=10.0),
-    st.floats(min_value=0.002, max_value=0.05),
-    st.booleans(),
-)
-def test_chosen_leverage_is_always_liquidation_safe(vol, sl, max_lev, mmr, is_short):
-    b = (risk.Bracket(0, None, 50, mmr, 0),)
-    lev = risk.choose_leverage(
-        vol, stoploss=-sl, stake=1000.0, max_leverage=max_lev, brackets=b, is_short=is_short
-    )
-    assert 1.0 <= lev <= max_lev
-    if lev > 1.0:
-        assert risk.stop_before_liquidation(1.0, -sl, lev, is_short, b[0], buffer=0.1)
 
 
 def test_funding_classification():

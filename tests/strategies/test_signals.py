@@ -1,5 +1,5 @@
 """Both strategies on the repository's real 92-day slice (5 pairs, 4h): signals on both sides,
-no look-ahead, deterministic populate_*, funding and mark data actually used."""
+no look-ahead, deterministic populate_*, funding data actually used."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_no_look_ahead(name, strategy_classes, candles):
             pd.testing.assert_frame_equal(
                 _signals(part), _signals(full.iloc[:n].reset_index(drop=True)), obj=f"{pair}@{n}"
             )
-            for col in ("funding_rate", "mark_trend", "stop_dist"):
+            for col in ("funding_rate", "stop_dist"):
                 np.testing.assert_allclose(
                     part[col].to_numpy(), full[col].iloc[:n].to_numpy(), equal_nan=True
                 )
@@ -92,19 +92,6 @@ def test_look_ahead_check_detects_a_leaky_feature(strategy_classes, candles):
         diffs += int(not _signals(part).equals(_signals(full.iloc[:n].reset_index(drop=True))))
         diffs += int(not np.allclose(part["rsi"], full["rsi"].iloc[:n], equal_nan=True))
     assert diffs > 0
-
-
-def test_mark_timeframes_give_the_same_signal():
-    """Live default (1h mark, aggregated to 8h) and backtests (8h mark files) agree."""
-    from futures_features import mark_to_base
-
-    m1 = load("BTC/USDT:USDT", "1h-mark")
-    m8 = load("BTC/USDT:USDT", "8h-mark")
-    agg = mark_to_base(m1, "1h")
-    merged = agg.merge(m8, on="date", suffixes=("_1h", "_8h"))
-    assert len(merged) >= len(m8) - 2
-    for c in ("open", "high", "low", "close"):
-        np.testing.assert_allclose(merged[f"{c}_1h"], merged[f"{c}_8h"], rtol=1e-9)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -146,19 +133,6 @@ def test_funding_merge_uses_only_settled_events():
     ev = fr.set_index("date")["funding_rate"]
     assert df.loc[t0745, "funding_rate"] == ev[pd.Timestamp("2025-07-01 00:00", tz="UTC")]
     assert df.loc[t0800, "funding_rate"] == ev[pd.Timestamp("2025-07-01 08:00", tz="UTC")]
-
-
-def test_mark_merge_uses_only_completed_candles():
-    from futures_features import merge_mark
-
-    df = load("ETH/USDT:USDT", "15m-futures").iloc[:200].copy()
-    m8 = load("ETH/USDT:USDT", "8h-mark")
-    merge_mark(df, m8, "8h")
-    first = m8.iloc[0]  # 2025-07-01 00:00, complete at 08:00
-    before = df["date"] < first["date"] + pd.Timedelta("8h")
-    assert df.loc[before, "mark_close"].isna().all()
-    at = df.index[df["date"] == first["date"] + pd.Timedelta("8h")][0]
-    assert df.loc[at, "mark_close"] == first["close"]
 
 
 @pytest.mark.parametrize("name", NAMES)

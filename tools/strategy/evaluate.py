@@ -107,7 +107,15 @@ def _group(t: pd.DataFrame, key: Any) -> dict[str, dict[str, float]]:
     }
 
 
-def evaluate(trades: pd.DataFrame, data: Path, wallet: float, risk: float) -> dict[str, Any]:
+def evaluate(
+    trades: pd.DataFrame,
+    data: Path,
+    wallet: float,
+    risk: float,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> dict[str, Any]:
+    """``window``: the backtest's time range, so that CAGR and the equity curve span all of it
+    (default: first entry to last exit)."""
     if trades.empty:
         return {"trades": 0}
     t = trades.copy()
@@ -115,6 +123,8 @@ def evaluate(trades: pd.DataFrame, data: Path, wallet: float, risk: float) -> di
     t["close_date"] = pd.to_datetime(t["close_date"], utc=True)
     t = t.sort_values("close_date").reset_index(drop=True)
     start, end = t["open_date"].min(), t["close_date"].max()
+    if window is not None:
+        start, end = min(start, window[0]), max(end, window[1])
     closes = closes_15m(data, sorted(t["pair"].unique()), start, end)
     eq = mtm_equity(t, closes, wallet)
     out: dict[str, Any] = daily_metrics(eq, wallet)
@@ -156,7 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     stats = load_backtest_stats(args.results)
     report = {
-        name: evaluate(pd.DataFrame(s["trades"]), args.data, args.wallet, args.risk)
+        name: evaluate(
+            pd.DataFrame(s["trades"]),
+            args.data,
+            args.wallet,
+            args.risk,
+            (
+                pd.Timestamp(s["backtest_start"], tz="UTC"),
+                pd.Timestamp(s["backtest_end"], tz="UTC"),
+            ),
+        )
         for name, s in stats["strategy"].items()
     }
     text = json.dumps(report, indent=1, default=float)

@@ -1,4 +1,6 @@
-"""freqtrade's own ``lookahead-analysis`` on the strategies (repository slice by default).
+"""freqtrade's own ``lookahead-analysis`` and ``recursive-analysis`` on the strategies
+(repository slice by default): signals that use future candles, and indicators whose values
+depend on how many startup candles came before.
 
 .venv/bin/python tools/strategy/lookahead.py --out docs/reports/lookahead.md
 """
@@ -34,7 +36,7 @@ def main() -> int:
     userdir = work / "user_data"
     for sub in ("strategies", "backtest_results"):
         (userdir / sub).mkdir(parents=True)
-    out_lines = ["# freqtrade lookahead-analysis", ""]
+    out_lines = ["# freqtrade lookahead-analysis and recursive-analysis", ""]
     rc = 0
     with ftconfig.local_exchange(data, work) as base:
         cfg = ftconfig.write_config(work / "config.json", ftconfig.backtest_config(base, data))
@@ -64,11 +66,22 @@ def main() -> int:
             )
             rc = rc or res.returncode
             (work / f"{strategy}.log").write_text(res.stdout + res.stderr)
-            out_lines += [f"## {strategy}", "", f"rc={res.returncode}", ""]
+            out_lines += [f"## {strategy}", "", f"lookahead-analysis rc={res.returncode}", ""]
             if csv.exists():
                 out_lines += ["```", csv.read_text().strip(), "```", ""]
             else:
                 out_lines += ["```", (res.stdout + res.stderr)[-1500:], "```", ""]
+            rec = ftconfig.freqtrade(
+                "recursive-analysis",
+                "-c", str(cfg), "--userdir", str(userdir), "--datadir", str(data),
+                "--strategy-path", str(ftconfig.ROOT / "strategies"), "--strategy", strategy,
+                "--timerange", args.timerange, "--startup-candle", "100", "200", "400",
+                strategy_path=ftconfig.ROOT / "strategies",
+            )  # fmt: skip
+            rc = rc or rec.returncode
+            (work / f"{strategy}-recursive.log").write_text(rec.stdout + rec.stderr)
+            table = [ln for ln in rec.stdout.splitlines() if ln.strip()][-25:]
+            out_lines += [f"recursive-analysis rc={rec.returncode}", "", "```", *table, "```", ""]
     args.out.write_text("\n".join(out_lines) + "\n")
     print("\n".join(out_lines))
     return rc
