@@ -71,7 +71,7 @@ strategies-report: ## Markdown report + equity-curve PNG from the last strategie
 	    --title "$(if $(filter backtest-full,$(STRAT_REPORT)),Full development period,Repository slice)"
 
 strategies-benchmark: ## wall time and peak memory of each strategy next to the sample strategy
-	$(STRAT_PY) $(STRAT_TOOLS)/benchmark.py --data $(STRAT_DATA) --out docs/reports/benchmark.md
+	$(STRAT_PY) $(STRAT_TOOLS)/benchmark.py --data $(STRAT_DATA) --out docs/reports/benchmark.md --repeat 3
 
 strategies-lookahead: ## freqtrade lookahead- and recursive-analysis of both strategies (repository slice)
 	$(STRAT_PY) $(STRAT_TOOLS)/lookahead.py --out docs/reports/lookahead.md

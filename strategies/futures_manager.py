@@ -66,15 +66,19 @@ class RiskManagedMixin:
     timeframe: str
     stoploss: float
 
-    # custom_stoploss tightens the open stops when they would take equity below the floor
+    # custom_stoploss tightens the open stops when they would take equity below the floor.
+    # True here, so that freqtrade's configuration enables moving stops (on the exchange too);
+    # the governor then switches the call on only while the stops exceed the room, because
+    # freqtrade deep-copies the trade for every call (a quarter of a backtest's time otherwise).
     use_custom_stoploss = True
 
     _governor_last: risk.GovernorState | None = None
     _governor_day: tuple[str, float] | None = None
     _memory: tuple[float, float] = (0.0, 0.0)  # recorded (peak, worst drawdown)
-    _curve_cache: tuple[tuple, list[float], list] | None = None
+    _curve_cache: tuple[tuple, list[float], list, float] | None = None
     _written: dict[int, tuple[float, float]]  # what each open trade's custom data holds
     _published: tuple[float, bool] | None = None  # (monotonic time, halted) of the last write
+    _closes: dict[tuple[str, datetime], float | None] | None = None  # (pair, loop time) -> close
     _lsr_cache: dict[str, tuple[float, float | None]]
 
     # --- configuration ---------------------------------------------------------------------
@@ -130,11 +134,17 @@ class RiskManagedMixin:
         self._written = {}
 
     # --- equity and the governor ---------------------------------------------------------------
-    def _last_close(self, pair: str) -> float | None:
-        df, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
-        if df is None or df.empty:
-            return None
-        return float(df["close"].iloc[-1])
+    def _last_close(self, pair: str, now: datetime) -> float | None:
+        """The pair's last analysed close, read once per pair and loop (backtests call the
+        callbacks many times per candle, and each read slices the frame)."""
+        if self._closes is None or len(self._closes) > 64:
+            self._closes = {}
+        key = (pair, now)
+        if key not in self._closes:
+            df, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)
+            empty = df is None or df.empty
+            self._closes[key] = None if empty else float(df["close"].iloc[-1])
+        return self._closes[key]
 
     def _counted(self, trade: Trade, since: datetime | None) -> bool:
         return since is None or _utc(trade.open_date_utc) >= since
@@ -147,18 +157,21 @@ class RiskManagedMixin:
             worst = max(worst, float(t.get_custom_data(DD_KEY, default=0.0) or 0.0))
         return peak, worst
 
-    def _realised(self, realised_now: float, since: datetime | None) -> tuple[list[float], list]:
-        """The realised equity curve (opening balance, then after each closed trade) and the
-        (close time, profit) of each closed trade; recomputed only when a trade closed."""
+    def _realised(
+        self, realised_now: float, since: datetime | None
+    ) -> tuple[list[float], list, float]:
+        """The realised equity curve (opening balance, then after each closed trade), the
+        (close time, profit) of each closed trade and the curve's worst drawdown. Recomputed
+        only when the realised equity moved, that is when a trade closed."""
+        key = (round(realised_now, 8), since)
+        cached = self._curve_cache
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2], cached[3]
         closed = [
             t
             for t in Trade.get_trades_proxy(is_open=False)
             if t.close_date_utc is not None and self._counted(t, since)
         ]
-        key = (len(closed), round(realised_now, 8), since)
-        cached = self._curve_cache
-        if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
         closed.sort(key=lambda t: _utc(t.close_date_utc))
         events = [(_utc(t.close_date_utc), float(t.close_profit_abs or 0.0)) for t in closed]
         curve = [realised_now - sum(p for _, p in events)]
@@ -168,21 +181,22 @@ class RiskManagedMixin:
             self._memory = self._recorded(
                 [t for t in Trade.get_trades_proxy() if self._counted(t, since)]
             )
-        self._curve_cache = (key, curve, events)
-        return curve, events
+        worst = risk.max_drawdown_of(curve)
+        self._curve_cache = (key, curve, events, worst)
+        return curve, events, worst
 
     def governor(self, current_time: datetime) -> risk.GovernorState:
         """The governor's state now; keeps the mark-to-market peak on the open trades."""
         now = _utc(current_time)
         since = self.rearm_at
         realised_now = float(self.wallets.get_total_stake_amount()) if self.wallets else 0.0
-        curve, events = self._realised(realised_now, since)
+        curve, events, curve_worst = self._realised(realised_now, since)
         peak_seen, worst_seen = self._memory
 
         opens = [t for t in Trade.get_trades_proxy(is_open=True) if t.is_open]
         unrealised = 0.0
         for t in opens:
-            rate = self._last_close(t.pair)
+            rate = self._last_close(t.pair, now)
             if rate is not None:
                 unrealised += float(t.calc_profit(rate))
         equity = realised_now + unrealised
@@ -205,9 +219,10 @@ class RiskManagedMixin:
             risk_per_trade=self.risk_per_trade,
             max_drawdown=self.max_drawdown,
             daily_loss_limit=self.daily_loss_limit,
-            latched=max(worst_seen, risk.max_drawdown_of(curve)) >= self.max_drawdown,
+            latched=max(worst_seen, curve_worst) >= self.max_drawdown,
         )
         self._memory = (max(peak_seen, state.high_water), max(worst_seen, state.drawdown))
+        self.use_custom_stoploss = self._stops_exceed_room(state, opens, now)
         # keep them on every open trade, so that a restart finds them in the database
         for t in opens:
             if self._counted(t, since) and self._written.get(t.id) != self._memory:
@@ -217,6 +232,19 @@ class RiskManagedMixin:
         self._report(state)
         self._publish(state, now)
         return state
+
+    def _open_risk(self, opens: list[Trade], now: datetime, price: dict[int, float]) -> float:
+        """What the open trades lose from the last close (or ``price`` by trade id) to their
+        stops, exit fees included."""
+        positions = []
+        for t in opens:
+            rate = price.get(t.id) or self._last_close(t.pair, now) or float(t.open_rate)
+            positions.append((float(t.amount), rate, float(t.stop_loss), bool(t.is_short)))
+        return risk.open_risk(positions, FEE_RATE)
+
+    def _stops_exceed_room(self, state: risk.GovernorState, opens: list[Trade], now) -> bool:
+        room = risk.floor_room(state.equity, state.high_water, self.max_drawdown)
+        return bool(opens) and self._open_risk(opens, now, {}) > room
 
     def _publish(self, state: risk.GovernorState, now: datetime) -> None:
         """Write the state to ``futures_risk.status_file`` for the risk monitor (live and
@@ -339,16 +367,12 @@ class RiskManagedMixin:
             logger.info("entry %s %s refused by the risk governor: %s", side, pair, state.reason)
             return 0.0
         opens = Trade.get_trades_proxy(is_open=True)
-        positions = []
-        for t in opens:
-            rate = self._last_close(t.pair) or float(t.open_rate)
-            positions.append((float(t.amount), rate, float(t.stop_loss), bool(t.is_short)))
         budget = risk.risk_budget(
             state.equity,
             state.high_water,
             self.risk_per_trade,
             self.max_drawdown,
-            risk.open_risk(positions, FEE_RATE),
+            self._open_risk(opens, current_time, {}),
         )
         stake = risk.stake_for_budget(budget, self.stoploss, leverage, FEE_RATE)
         total = sum(t.stake_amount * t.leverage for t in opens)
@@ -379,13 +403,8 @@ class RiskManagedMixin:
         """Keep the loss of all open stops within the room above the drawdown floor."""
         state = self._governor_last or self.governor(current_time)
         room = risk.floor_room(state.equity, state.high_water, self.max_drawdown)
-        positions = []
-        for t in Trade.get_trades_proxy(is_open=True):
-            rate = current_rate if t.id == trade.id else self._last_close(t.pair)
-            positions.append(
-                (float(t.amount), rate or float(t.open_rate), float(t.stop_loss), t.is_short)
-            )
-        at_stops = risk.open_risk(positions, FEE_RATE)
+        opens = Trade.get_trades_proxy(is_open=True)
+        at_stops = self._open_risk(opens, current_time, {trade.id: current_rate})
         if at_stops <= room:
             return None
         factor = max(room, 0.0) / at_stops

@@ -121,6 +121,23 @@ CASES = [
     Case("leverage-200", _risk(max_leverage=200), ("freqtrade_risk.max_leverage", "got 200")),
     Case("risk-50-percent", _risk(risk_per_trade=0.5), ("freqtrade_risk.risk_per_trade",)),
     Case("risk-0.1-percent", _risk(risk_per_trade=0.001), ("freqtrade_risk.risk_per_trade",)),
+    Case("drawdown-limit-50", _risk(max_drawdown=0.5), ("freqtrade_risk.max_drawdown", "0.5")),
+    Case(
+        "daily-loss-limit-percent",
+        _risk(daily_loss_limit=3),
+        ("freqtrade_risk.daily_loss_limit", "got 3"),
+    ),
+    Case("rearm-not-a-time", _risk(rearm_at="tomorrow"), ("freqtrade_risk.rearm_at", "tomorrow")),
+    Case(
+        "bot-drawdown-limit-2",
+        _bot(1, risk={"max_drawdown": 0.02}),
+        ("freqtrade_bots[1].risk", "max_drawdown", "got 0.02"),
+    ),
+    Case(
+        "governor-status-outside-run",
+        _set("freqtrade_governor_status_dir", "/var/lib/governor"),
+        ("freqtrade_governor_status_dir", "/run"),
+    ),
     Case(
         "bot-risk-override-3-percent",
         _bot(1, risk={"risk_per_trade": 0.03}),

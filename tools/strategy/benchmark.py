@@ -1,9 +1,10 @@
 """Backtest wall time and peak memory: each strategy next to freqtrade's sample strategy.
 
-One freqtrade process per strategy (5 pairs x the whole data period x 15m), run back to back
-in the same session on the same data copy and the same local exchange, measured with
-GNU time (``/usr/bin/time -v``: elapsed wall clock, maximum resident set size). Each strategy
-is reported as a ratio to SampleShortStrategy. ``--repeat`` runs alternate the strategies.
+One freqtrade process per strategy (5 pairs x the whole data period, all on the strategies'
+4h candles), run back to back in the same session on the same data copy and the same local
+exchange, measured with GNU time (``/usr/bin/time -v``: elapsed wall clock, maximum resident
+set size). Each strategy is reported as a ratio to SampleShortStrategy. ``--repeat`` runs
+alternate the strategies.
 
     .venv/bin/python tools/strategy/benchmark.py --data ../shared/data/binance \
         --out docs/reports/benchmark.md
@@ -93,7 +94,7 @@ def main() -> int:
     lines = [
         "# Backtest benchmark",
         "",
-        f"5 pairs x 15m, data `{args.data}` ({args.timerange or 'whole period'}), one freqtrade "
+        f"5 pairs x 4h, data `{args.data}` ({args.timerange or 'whole period'}), one freqtrade "
         f"process per strategy, median of {args.repeat} run(s), measured with /usr/bin/time -v. "
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}.",
