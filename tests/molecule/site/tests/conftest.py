@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
+from collections.abc import Callable
 from typing import Any
+
+
+def wait_for(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
+    """Poll ``probe`` every 2 s until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(2)
 
 
 def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None, **kw: Any) -> Any:

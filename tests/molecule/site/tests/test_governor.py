@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[4]
 SITE_VARS = yaml.safe_load((REPO / "inventories/rehearsal/group_vars/all/main.yml").read_text())
@@ -50,13 +50,7 @@ Trade.commit()
 
 
 def _wait(what: str, probe: Callable[[], Any], seconds: float = 240) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(3)
+    return wait_for(what, probe, seconds)
 
 
 def _status(host: Any) -> dict[str, Any] | None:

@@ -15,11 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-import time
-from collections.abc import Callable
 from typing import Any
 
 from conftest import bot_api
+from conftest import wait_for as _wait
 
 API = "https://api.telegram.org"
 STANDIN_ADDRESS = "127.0.0.2"
@@ -35,16 +34,6 @@ def _standin(host: Any, path: str, body: dict[str, Any] | None = None) -> Any:
         f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body else ""
     )
     return _json(host, f"curl -fsS --max-time 10{data} {API}{path}")
-
-
-def _wait(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(2)
 
 
 def _telegram_bots(host: Any) -> list[dict[str, Any]]:
