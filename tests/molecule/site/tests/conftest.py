@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[4]
 
 
 def wait_for(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
@@ -42,3 +47,18 @@ def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None,
     answer, _, status = out.rpartition("\n")
     assert status == "200", f"{path}: HTTP {status}: {answer}"
     return json.loads(answer)
+
+
+def playbook(
+    name: str, limit: str, *args: str, inventory: Path | None = None, timeout: float = 1200
+) -> subprocess.CompletedProcess:
+    """Run a playbook of the repository as a user would, with the project's ansible.cfg and
+    the per-machine test vault, on the scenario's inventory unless another is given."""
+    inventory = inventory or Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    vault = REPO / ".cache" / "vault"
+    cmd = [
+        "ansible-playbook", str(REPO / name), "-i", str(inventory), "--limit", limit,
+        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"), *args,
+    ]  # fmt: skip
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)

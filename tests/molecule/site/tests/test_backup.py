@@ -13,27 +13,15 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from conftest import bot_api
+from conftest import bot_api, playbook
 
 PREFIX = os.environ.get("MOLECULE_INSTANCE", "molecule")
 INSTANCE = f"{PREFIX}-bookworm"
 FRESH = f"{PREFIX}-trixie"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
-REPO = Path(__file__).resolve().parents[4]
 BOT, PORT = "rossc", 8101
 DB = f"/var/lib/freqtrade/bots/{BOT}/tradesv3.sqlite"
-
-
-def playbook(name: str, limit: str, *args: str) -> subprocess.CompletedProcess:
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    vault = REPO / ".cache" / "vault"
-    cmd = [
-        "ansible-playbook", str(REPO / name), "-i", str(inventory), "--limit", limit,
-        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"), *args,
-    ]  # fmt: skip
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
 
 
 def trades(host, db: str = DB) -> list[str]:

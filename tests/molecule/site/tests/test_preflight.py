@@ -20,14 +20,13 @@ import os
 import re
 import secrets
 import subprocess
-from pathlib import Path
 
 import pytest
+from conftest import playbook
 
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
-REPO = Path(__file__).resolve().parents[4]
 SPARE_PORT = 8091
 SPARE_URL = f"http://127.0.0.1:{SPARE_PORT}"
 SPARE_UNIT = "preflight-test-exchange"
@@ -44,15 +43,7 @@ CHECKS = (
 
 
 def site(*args: str) -> subprocess.CompletedProcess:
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    vault = REPO / ".cache" / "vault"
-    cmd = [
-        "ansible-playbook", str(REPO / "site.yml"), "-i", str(inventory), "--limit", INSTANCE,
-        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"),
-        "--tags", "preflight", *args,
-    ]  # fmt: skip
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return playbook("site.yml", INSTANCE, "--tags", "preflight", *args, timeout=600)
 
 
 def recap(result: subprocess.CompletedProcess) -> dict[str, int]:

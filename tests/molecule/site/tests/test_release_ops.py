@@ -8,16 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bot_api
+from conftest import REPO, bot_api, playbook
 
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
-REPO = Path(__file__).resolve().parents[4]
 BOT, PORT = "rossc", 8101
 PINNED = yaml.safe_load((REPO / "roles/freqtrade/defaults/main.yml").read_text())[
     "freqtrade_version"
@@ -28,14 +26,7 @@ OTHER_VERSION = "2026.8"
 
 
 def site(*args: str) -> subprocess.CompletedProcess:
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    vault = REPO / ".cache" / "vault"
-    cmd = [
-        "ansible-playbook", str(REPO / "site.yml"), "-i", str(inventory), "--limit", INSTANCE,
-        "-e", f"@{vault / 'vault.yml'}", "--vault-password-file", str(vault / "pass"), *args,
-    ]  # fmt: skip
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200)
+    return playbook("site.yml", INSTANCE, *args)
 
 
 def release(host) -> str:
