@@ -26,6 +26,8 @@ def test_rerun_over_ssh_as_the_deploy_user_changes_nothing(host, tmp_path):
     known_hosts = tmp_path / "known_hosts"
     known_hosts.write_text(scan.stdout)
 
+    # The scenario's inventory (the same host name, group and group_vars as the converge),
+    # reached over SSH as a user's inventory has it.
     inventory = tmp_path / "inventory"
     inventory.mkdir()
     (inventory / "group_vars").symlink_to(REPO / "inventories/rehearsal/group_vars")
@@ -35,13 +37,24 @@ def test_rerun_over_ssh_as_the_deploy_user_changes_nothing(host, tmp_path):
         "ansible_ssh_private_key_file": str(REPO / ".cache/vault/deploy_ed25519"),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={known_hosts}",
     }
-    hosts = {"all": {"children": {"bot_hosts": {"hosts": {"server": server}}}}}
+    hosts = {"all": {"children": {"bot_hosts": {"hosts": {INSTANCE: server}}}}}
     (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
 
-    run = playbook("site.yml", "server", inventory=inventory)
+    run = playbook("site.yml", INSTANCE, inventory=inventory)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]
-    recap = [line for line in run.stdout.splitlines() if line.startswith("server ")]
+    recap = [line for line in run.stdout.splitlines() if line.startswith(f"{INSTANCE} ")]
     assert recap, out[-3000:]
-    assert " changed=0 " in recap[-1], recap[-1]
+    assert " changed=0 " in recap[-1], (recap[-1], changed_tasks(run.stdout))
     assert " unreachable=0 " in recap[-1], recap[-1]
+
+
+def changed_tasks(stdout: str) -> list[str]:
+    """The tasks that reported a change, for the failure message."""
+    task, found = "", []
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line.rstrip(" *")
+        elif line.startswith("changed:"):
+            found.append(f"{task}: {line[:160]}")
+    return found
