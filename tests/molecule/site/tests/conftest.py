@@ -62,3 +62,9 @@ def playbook(
     ]  # fmt: skip
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """The SSH re-run first: it judges the host as the converge left it, before the other
+    tests stop, upgrade, roll back and restore things on it."""
+    items.sort(key=lambda item: item.path.name != "test_ssh_rerun.py")
