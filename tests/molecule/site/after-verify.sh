@@ -12,4 +12,4 @@ trap 'docker rm -f "$scanner" > /dev/null 2>&1 || true' EXIT
 FT_RELIABILITY_CONTAINER="$MOLECULE_INSTANCE-bookworm" \
   FT_RELIABILITY_SCANNER="$scanner" \
   FT_RELIABILITY_CONVERGE_LOGS="$top/artifacts/molecule/${MOLECULE_INSTANCE#mol-}.log" \
-  .venv/bin/pytest -p no:cacheprovider -v --durations=15 tests/reliability
+  .venv/bin/pytest -p no:cacheprovider -v tests/reliability

@@ -5,6 +5,7 @@ Bookworm instance only."""
 
 import os
 import subprocess
+from pathlib import Path
 
 import yaml
 from conftest import REPO, playbook
@@ -30,7 +31,8 @@ def test_rerun_over_ssh_as_the_deploy_user_changes_nothing(host, tmp_path):
     # reached over SSH as a user's inventory has it.
     inventory = tmp_path / "inventory"
     inventory.mkdir()
-    (inventory / "group_vars").symlink_to(REPO / "inventories/rehearsal/group_vars")
+    scenario_inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    (inventory / "group_vars").symlink_to(scenario_inventory / "group_vars")
     server = {
         "ansible_host": address,
         "ansible_user": "deploy",
