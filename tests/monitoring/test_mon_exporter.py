@@ -70,8 +70,9 @@ def test_example_config_loads(tmp_path: Path) -> None:
     import yaml
 
     raw = yaml.safe_load((MONITORING / "exporter" / "config.example.yml").read_text())
-    assert raw["leverage_tiers_file"] == "/etc/risk-exporter/binance_leverage_tiers.json"
-    # The role installs freqtrade's bundled file there; here, read it where freqtrade has it.
+    assert raw["leverage_tiers_file"].startswith("/opt/freqtrade/current/")
+    # The role points at freqtrade's bundled file in the current release; here, read it
+    # where this venv's freqtrade has it.
     raw["leverage_tiers_file"] = str(
         Path(freqtrade.exchange.__file__).with_name("binance_leverage_tiers.json")
     )
@@ -84,7 +85,7 @@ def test_example_config_loads(tmp_path: Path) -> None:
     assert cfg.liq_threshold(cfg.bots[0]) == 0.05
     assert cfg.mm_rate("BTC/USDT:USDT") == 0.004
     assert cfg.mm_rate("XRP/USDT:USDT") == 0.005
-    assert "ETH/USDT:USDT" in cfg.leverage_tiers
+    assert cfg.leverage_tiers.get("ETH/USDT:USDT")
 
 
 @pytest.mark.parametrize(
@@ -317,7 +318,9 @@ def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
     bundled = Path(freqtrade.exchange.__file__).with_name("binance_leverage_tiers.json")
     cfg = cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(bundled))
     assert len(cfg.leverage_tiers) > 100
-    btc_tier1_rate = cfg.leverage_tiers["BTC/USDT:USDT"][0][1]
+    btc_tiers = cfg.leverage_tiers.get("BTC/USDT:USDT")
+    assert btc_tiers
+    btc_tier1_rate = btc_tiers[0][1]
     assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == 1000.0 * btc_tier1_rate
     # A large position pays a higher bracket rate (minus cum) than tier 1 alone would give.
     big = 5_000_000.0
@@ -328,6 +331,33 @@ def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
     broken.write_text("{not json")
     with pytest.raises(ConfigError):
         cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(broken))
+
+
+def _tiers_file(path: Path, rate: float) -> Path:
+    tier = {"minNotional": 0, "maxNotional": 1e9, "maintenanceMarginRate": rate, "info": {}}
+    path.write_text(json.dumps({"BTC/USDT:USDT": [tier]}))
+    return path
+
+
+def test_leverage_tiers_follow_a_release_switch(tmp_path: Path) -> None:
+    """The configured path runs through the release link: after a switch (or a rollback)
+    the brackets are those of the release the link points at, with no restart."""
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    old = _tiers_file(releases / "old.json", 0.004)
+    new = _tiers_file(releases / "new.json", 0.01)
+    current = tmp_path / "current.json"
+    current.symlink_to(old)
+    cfg = cfg_for(bot_entry("a", "http://x", tmp_path), leverage_tiers_file=str(current))
+    assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == pytest.approx(4.0)
+    switch = tmp_path / "switch.json"
+    switch.symlink_to(new)
+    switch.replace(current)  # atomic, as the freqtrade role switches `current`
+    assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == pytest.approx(10.0)
+    # A broken file later keeps the last brackets read (and logs), never crashes the exporter.
+    current.unlink()
+    current.write_text("{not json")
+    assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == pytest.approx(10.0)
 
 
 def test_margin_ratio_reaches_one_at_freqtrades_unbuffered_liquidation_price(

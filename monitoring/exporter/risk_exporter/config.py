@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,60 @@ DEFAULT_ERROR_PATTERNS = (
 )
 
 
+log = logging.getLogger(__name__)
+
+
 class ConfigError(ValueError):
     pass
+
+
+Tiers = dict[str, tuple[riskmath.Tier, ...]]
+
+
+class LeverageTiers:
+    """Binance's leverage brackets from freqtrade's own tiers file.
+
+    The path leads through freqtrade's `current` release link, so the file is read again
+    whenever the file behind the path changes (a release switch or a rollback): the brackets
+    are always those of the freqtrade the bots run. A file that cannot be read at start-up
+    is a configuration error; later, the last brackets read stay in use and a warning is
+    logged."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._identity: tuple[int, int, int] | None = None
+        self._tiers: Tiers = {}
+        self._lock = threading.Lock()
+        if path is not None:
+            self._refresh(at_start=True)
+
+    def _refresh(self, at_start: bool = False) -> None:
+        assert self.path is not None
+        try:
+            st = self.path.stat()
+            identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
+            if identity == self._identity:
+                return
+            with self._lock:
+                self._tiers = load_leverage_tiers(self.path)
+                self._identity = identity
+        except ConfigError as exc:
+            if at_start:
+                raise
+            log.warning("leverage tiers not re-read, keeping the last ones: %s", exc)
+        except OSError as exc:
+            if at_start:
+                raise ConfigError(f"leverage_tiers_file {self.path}: {exc}") from exc
+            log.warning("leverage tiers not re-read, keeping the last ones: %s", exc)
+
+    def get(self, pair: str) -> tuple[riskmath.Tier, ...] | None:
+        if self.path is None:
+            return None
+        self._refresh()
+        return self._tiers.get(pair)
+
+    def __len__(self) -> int:
+        return len(self._tiers)
 
 
 @dataclass(frozen=True)
@@ -79,7 +133,7 @@ class Config:
     exchange_error_patterns: tuple[str, ...] = DEFAULT_ERROR_PATTERNS
     log_limit: int = 200
     leverage_tiers_file: Path | None = None
-    leverage_tiers: dict[str, tuple[riskmath.Tier, ...]] = field(default_factory=dict)
+    leverage_tiers: LeverageTiers = field(default_factory=lambda: LeverageTiers(None))
 
     def mm_rate(self, pair: str) -> float:
         return self.maintenance_margin_rates.get(pair, self.default_maintenance_margin_rate)
@@ -97,7 +151,7 @@ class Config:
         return self.liquidation_distance_threshold_ratio
 
 
-def load_leverage_tiers(path: Path) -> dict[str, tuple[riskmath.Tier, ...]]:
+def load_leverage_tiers(path: Path) -> Tiers:
     """freqtrade's binance_leverage_tiers.json format (ccxt fetch_leverage_tiers):
     {pair: [{minNotional, maintenanceMarginRate, info: {cum}}, ...]}."""
     try:
@@ -197,8 +251,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
             kwargs[key] = typ(raw[key])
     if raw.get("exchange_error_patterns"):
         kwargs["exchange_error_patterns"] = tuple(str(p) for p in raw["exchange_error_patterns"])
-    if kwargs["leverage_tiers_file"] is not None:
-        kwargs["leverage_tiers"] = load_leverage_tiers(kwargs["leverage_tiers_file"])
+    kwargs["leverage_tiers"] = LeverageTiers(kwargs["leverage_tiers_file"])
     cfg = Config(**kwargs)
     if cfg.poll_interval_seconds <= 0:
         raise ConfigError("poll_interval_seconds must be > 0")

@@ -51,7 +51,7 @@ def test_exporter_config_lists_every_bot(host):
         name: f"http://127.0.0.1:{port}" for name, port in BOTS.items()
     }
     # freqtrade is installed: its leverage brackets are used.
-    assert cfg["leverage_tiers_file"] == "/etc/risk-exporter/binance_leverage_tiers.json"
+    assert cfg["leverage_tiers_file"].startswith("/opt/freqtrade/current/"), cfg
     assert host.file(cfg["leverage_tiers_file"]).exists
 
 

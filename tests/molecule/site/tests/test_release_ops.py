@@ -112,6 +112,10 @@ def test_rollback_tag_switches_back_and_keeps_trades(host, with_trade):
     assert run.returncode == 0, run.stdout[-3000:]
     assert release(host) == previous
     assert host.file("/opt/freqtrade/previous").linked_to == upgraded
+    # The risk exporter reads the leverage brackets through `current`: those of this release.
+    exporter = yaml.safe_load(host.file("/etc/risk-exporter/config.yml").content_string)
+    tiers = host.check_output(f"readlink -f {exporter['leverage_tiers_file']}")
+    assert tiers.startswith(previous + "/"), tiers
     assert healthy(host)
     assert running_version(host) == PINNED
     assert kept(host, with_trade)

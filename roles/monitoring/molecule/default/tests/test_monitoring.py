@@ -189,16 +189,16 @@ def test_exporter_secrets_and_config(host):
     assert "User=risk-exporter" in props
 
 
-def test_leverage_tiers_copied_when_freqtrade_has_them(host):
+def test_leverage_tiers_read_through_the_current_release(host):
     cfg = yaml.safe_load(host.file("/etc/risk-exporter/config.yml").content_string)
-    tiers = host.file("/etc/risk-exporter/binance_leverage_tiers.json")
     if host.file("/opt/freqtrade/current").exists:  # the bookworm platform
-        assert cfg["leverage_tiers_file"] == "/etc/risk-exporter/binance_leverage_tiers.json"
-        assert tiers.exists and tiers.mode == 0o644
-        assert "BTC/USDT:USDT" in json.loads(tiers.content_string)
+        path = cfg["leverage_tiers_file"]
+        assert path.startswith("/opt/freqtrade/current/lib/python3"), path
+        assert "BTC/USDT:USDT" in json.loads(host.file(path).content_string)
+        # The exporter's user can read it where it is (no copy in /etc).
+        host.run_expect([0], f"runuser -u risk-exporter -- test -r {path}")
     else:
         assert "leverage_tiers_file" not in cfg
-        assert not tiers.exists
 
 
 def test_exporter_reports_the_fake_bots_positions(host):
