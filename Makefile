@@ -59,7 +59,7 @@ vault: venv ## The per-machine test vault and deploy key (random, never committe
 	@tools/test-vault.sh > /dev/null
 
 pytest: host venv vault ## Python tests (strategies, exchange, monitor)
-	@rc=0; pytest || rc=$$?; \
+	@rc=0; FT_FAIL_ON_SKIP=1 pytest || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
 
