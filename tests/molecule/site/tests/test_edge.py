@@ -1,5 +1,6 @@
 """The web edge in front of the real bots: nginx on 80/443, each bot under its own path."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,17 @@ def test_http_redirects_to_https(host):
     assert target.startswith("https://")
 
 
-def test_fallback_page_served_without_frequi(host):
-    # No FreqUI release can be fetched here: the role serves freqtrade's fallback page.
-    assert "Freqtrade UI not installed" in curl(host, "https://127.0.0.1/")
+def test_frequi_served_from_the_checked_archive(host):
+    # The rehearsal's FreqUI 3.1.1 archive (../shared/frequi), unpacked after its sha256
+    # matched, into the running release's UI folder.
+    page = curl(host, "https://127.0.0.1/")
+    assert "<title>FreqUI</title>" in page, page[:500]
+    script = re.search(r'src="/(assets/index-[^"]+[.]js)"', page)
+    assert script, page[:500]
+    # The application bundle itself is served (nginx and freqtrade pass /assets/ through).
+    assert "/api/v1" in curl(host, f"https://127.0.0.1/{script.group(1)}")
+    ui = host.check_output(
+        "/opt/freqtrade/current/bin/python -c 'import freqtrade, pathlib; "
+        'print(pathlib.Path(freqtrade.__file__).parent / "rpc/api_server/ui/installed")\''
+    )
+    assert host.file(f"{ui}/.uiversion").content_string.strip() == "3.1.1"

@@ -261,3 +261,29 @@ def test_commands_from_other_chats_are_refused(host: Any) -> None:
             seconds=60,
         )
     assert not [m for m in _messages(host) if m["chat"]["id"] == stranger]
+
+
+def test_commands_from_unauthorized_users_in_the_chat_are_refused(host: Any) -> None:
+    """freqtrade_telegram_authorized_users: in the bots' own chat (a group, say), a member
+    who is not listed cannot command the bots."""
+    member = 990002
+    bot = _bot(host)
+    _standin(
+        host,
+        "/_inject",
+        {
+            "text": "/forceexit all",
+            "chat_id": bot["chat"],
+            "from_id": member,
+            "bot_id": bot["bot_id"],
+        },
+    )
+    with host.sudo():
+        _wait(
+            "the bot's refusal of an unlisted member's command",
+            lambda: (
+                f"Unauthorized user tried to control the bot: {member}"
+                in host.check_output("journalctl --no-pager -q -u 'freqtrade@*' --since -5min")
+            ),
+            seconds=60,
+        )
