@@ -189,6 +189,19 @@ def test_exporter_secrets_and_config(host):
     assert "User=risk-exporter" in props
 
 
+def test_exporter_venv_runs_the_shipped_code(host):
+    """The installed package is the shipped code, and no build tree is left beside it (one
+    made setuptools install the previous code again after an update)."""
+    src = "/opt/risk-exporter/src/exporter"
+    installed = host.check_output(
+        "/opt/risk-exporter/venv/bin/python -c "
+        "'import os, risk_exporter; print(os.path.dirname(risk_exporter.__file__))'"
+    )
+    diff = host.run(f"diff -rq --exclude=__pycache__ {src}/risk_exporter {installed}")
+    assert diff.rc == 0, diff.stdout
+    assert not host.file(f"{src}/build").exists
+
+
 def test_leverage_tiers_read_through_the_current_release(host):
     cfg = yaml.safe_load(host.file("/etc/risk-exporter/config.yml").content_string)
     if host.file("/opt/freqtrade/current").exists:  # the bookworm platform
