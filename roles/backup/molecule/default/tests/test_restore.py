@@ -170,3 +170,15 @@ def test_lost_disk_restores_from_restic(host, backed_up):
     assert host.file(archive).sha256sum == host.file(f"/root/lost/{Path(archive).name}").sha256sum
     for bot in BOTS:
         assert live(host, bot) == saved[bot]
+
+
+def test_restic_credentials_never_reach_the_journal(host, backed_up):
+    """backup_restic_environment (a canary here) reaches restic only from the root-only env
+    file, never on a command line: not in sudo's journal entries after the converge's restic
+    calls and the restore from restic above."""
+    canary = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "restic-canary").read_text()
+    canary = canary.split()[0]
+    env = host.file("/etc/ft-backup/restic.env")
+    assert env.mode == 0o600 and env.user == "root"
+    assert canary in env.content_string
+    assert canary not in host.check_output("journalctl --no-pager -q -o cat")
