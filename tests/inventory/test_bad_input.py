@@ -19,6 +19,7 @@ import os
 import secrets
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,6 +33,7 @@ EXAMPLE_VARS = yaml.safe_load(
     (ROOT / "inventories" / "example" / "group_vars" / "all" / "main.yml").read_text()
 )
 VALIDATION_PLAY_NAME = "Validate the inventory"
+RUNS = 4  # parallel ansible-playbook runs: one is bound by its single main process
 TIMEOUT = 600
 
 Vars = dict[str, Any]
@@ -434,17 +436,8 @@ def _per_host(report: dict[str, Any]) -> dict[str, Run]:
     return results
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    """Every case and the controls in one ansible-playbook run, one host per case: a failed
-    host leaves the run and the others go on, as with several servers in one inventory."""
-    if not ANSIBLE_PLAYBOOK.exists():
-        pytest.fail(f"{ANSIBLE_PLAYBOOK} is missing: run `make venv`")
-    jobs = {case.name: copy.deepcopy(case.change) for case in CASES}
-    jobs["control"] = None
-    jobs["control-live"] = _live
-    workdir = tmp_path_factory.mktemp("badinput")
-    secret_values = _write_inventory(workdir / "inventory", jobs)
+def _play(workdir: Path, hosts: list[str]) -> tuple[dict[str, Any], str]:
+    """One ansible-playbook site.yml run on these hosts: its JSON report and all it printed."""
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -453,27 +446,43 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks: JSON only
     }
+    cmd = [
+        str(ANSIBLE_PLAYBOOK), "site.yml", "-i", str(workdir / "inventory"),
+        "--limit", ",".join(hosts), "--forks", str(len(hosts)),
+    ]  # fmt: skip
     proc = subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "site.yml", "-i", str(workdir / "inventory"), "--forks", "20"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
     try:
-        report = json.loads(proc.stdout)
+        return json.loads(proc.stdout), proc.stdout + proc.stderr
     except ValueError:
-        pytest.fail(
-            f"no JSON report from ansible-playbook:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
-    everything = proc.stdout + proc.stderr
+        pytest.fail(f"no JSON report from ansible-playbook:\n{proc.stdout[-3000:]}\n{proc.stderr}")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every case and the controls, one host per case in one inventory, in RUNS parallel
+    ansible-playbook runs (--limit): a failed host leaves its run and the others go on, as
+    with several servers in one inventory."""
+    if not ANSIBLE_PLAYBOOK.exists():
+        pytest.fail(f"{ANSIBLE_PLAYBOOK} is missing: run `make venv`")
+    jobs = {case.name: copy.deepcopy(case.change) for case in CASES}
+    jobs["control"] = None
+    jobs["control-live"] = _live
+    workdir = tmp_path_factory.mktemp("badinput")
+    secret_values = _write_inventory(workdir / "inventory", jobs)
+    names = list(jobs)
+    chunks = [names[i::RUNS] for i in range(RUNS)]
+    with ThreadPoolExecutor(max_workers=RUNS) as pool:
+        results = list(pool.map(lambda hosts: _play(workdir, hosts), chunks))
+    everything = "".join(output for _report, output in results)
     leaked = [
         name for name, values in secret_values.items() if any(v in everything for v in values)
     ]
     assert not leaked, f"vault values of these cases appear in the output: {leaked}"
-    per_host = _per_host(report)
+    per_host: dict[str, Run] = {}
+    for report, _output in results:
+        per_host.update(_per_host(report))
     return {name: per_host.get(name, Run([], [])) for name in jobs}
 
 
