@@ -285,7 +285,6 @@ CASES = [
         _live_with_standins,
         ("freqtrade_mode is live", "replay_exchange_enabled and telegram_standin_enabled"),
     ),
-    # Rules of the later roles (their tasks/assert.yml), judged before the first role runs.
     Case(
         "telegram-group-without-authorized-users",
         _telegram_group(users=[]),
@@ -296,6 +295,7 @@ CASES = [
         _telegram_group(users=["@operator"]),
         ("freqtrade_telegram_authorized_users must list Telegram user ids", "that are not: 1"),
     ),
+    # Rules of the later roles (their tasks/assert.yml), judged before the first role runs.
     Case(
         "frequi-archive-without-sha256",
         _frequi_archive(sha256=""),
