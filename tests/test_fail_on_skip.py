@@ -9,6 +9,8 @@ CONFTEST = Path(__file__).with_name("conftest.py")
 
 
 def _run(tmp_path: Path, fail_on_skip: bool) -> subprocess.CompletedProcess:
+    """A throw-away suite in tmp_path, run in its own pytest: its one skipping test is the
+    probe of the rule, never collected by this suite (which itself skips nothing)."""
     (tmp_path / "conftest.py").write_text(CONFTEST.read_text())
     (tmp_path / "test_one.py").write_text(
         "import pytest\n\ndef test_ok():\n    pass\n\n"
