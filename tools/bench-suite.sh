@@ -37,12 +37,11 @@ stage() {
   took[$label]=$((SECONDS - t0))
 }
 
-# The same targets, in the same order, as `make test` (test: lint pytest molecule, with
-# their prerequisites host, images, venv and vault).
+# The same targets, in the same order, as `make test` (test: lint pytest-and-molecule,
+# with their prerequisites host, images, venv and vault).
 stage setup host images venv vault
 stage lint lint
-stage pytest pytest
-stage molecule molecule
+stage pytest-and-molecule pytest-and-molecule
 total=0
 for s in "${order[@]}"; do total=$((total + took[$s])); done
 
@@ -54,17 +53,19 @@ for s in "${order[@]}"; do total=$((total + took[$s])); done
   for s in "${order[@]}"; do echo "| $s | ${took[$s]} |"; done
   echo "| **total** | **$total** ($((total / 60)) min $((total % 60)) s) |"
   echo
-  echo "Molecule scenarios (two at a time; the whole-site scenario's after-verify is the"
-  echo "reliability suite):"
+  echo "Molecule scenarios and pytest (two lanes: the whole-site scenario in one, the role"
+  echo "scenarios then pytest in the other; the whole-site after-verify is the reliability suite):"
   echo
   echo "| scenario | steps (s) | sum (s) |"
   echo "|---|---|---|"
   # [molecule NAME] STEP ok (Ns)
-  grep -a -E '^\[molecule [a-z_]+\] +[a-z-]+ +ok \([0-9]+s\)' "$out/molecule.log" |
+  grep -a -E '^\[molecule [a-z_]+\] +[a-z-]+ +ok \([0-9]+s\)' "$out/pytest-and-molecule.log" |
     sed -E 's/^\[molecule ([a-z_]+)\] +([a-z-]+) +ok \(([0-9]+)s\)/\1 \2 \3/' |
     awk '{steps[$1] = steps[$1] " " $2 " " $3 ","; sum[$1] += $3}
          END {for (s in sum) printf "| %s |%s | %d |\n", s, substr(steps[s], 1, length(steps[s]) - 1), sum[s]}' |
     sort
+  grep -a -E '^\[pytest\] ' "$out/pytest-and-molecule.log" | sed -E 's/^\[pytest\] ([a-zA-Z]+) \(([0-9]+)s\).*/| pytest | \1 | \2 |/'
+  grep -a -E '^=+ [0-9]+ passed' "$out/pytest-and-molecule.log" | tail -1 | sed 's/^/pytest: /'
   echo
   echo "## The rehearsal: fresh converge and idempotent re-run"
   echo
