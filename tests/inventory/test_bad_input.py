@@ -348,6 +348,11 @@ CASES = [
         _set("web_edge_allow_ips", ["office"]),
         ("web_edge_allow_ips", "office"),
     ),
+    Case(
+        "public-https-port-out-of-range",
+        _set("web_edge_public_https_port", 84430),
+        ("web_edge_public_https_port must be", "1-65535", "'84430'"),
+    ),
 ]
 
 

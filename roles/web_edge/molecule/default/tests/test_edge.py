@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 HTTPS = f"https://{DOMAIN}"
 BASIC = f"-u {USER}:{PASSWORD}"
 TLS_OK = "--cacert /tmp/pebble-root.pem"
+LOGIN_LOG = "/var/log/nginx/freqtrade-edge-login.log"
 
 
 def test_nginx_config_valid_and_running(box):
@@ -58,6 +59,8 @@ def test_security_headers(box, pebble_root):
     assert h["x-frame-options"] == "DENY"
     assert h["referrer-policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in h["content-security-policy"]
+    # The page may talk to this site only, its websocket included: no other wss: host.
+    assert f"connect-src 'self' wss://{DOMAIN};" in h["content-security-policy"]
     assert h["server"] == "nginx"  # no version
 
 
@@ -135,7 +138,7 @@ def test_frequi_from_archive_served(box, pebble_root):
     assert box.file(f"{ui}/.uiversion").content_string == "standin-1"
 
 
-def test_websocket_upgrade_through_nginx(address):
+def test_websocket_upgrade_through_nginx(box, address):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -144,6 +147,10 @@ def test_websocket_upgrade_through_nginx(address):
         assert "rossc" in ws.recv(timeout=10)
     with pytest.raises(InvalidStatus):
         connect(uri.replace(WS_TOKEN, "wrong"), ssl=ctx, server_hostname=DOMAIN).close()
+    # The token travels in the query; nginx logs paths without it.
+    logged = box.run("grep -rl 'message/ws' /var/log/nginx/")
+    assert logged.rc == 0, "the websocket requests were not logged at all"
+    assert box.run(f"grep -rl {WS_TOKEN} /var/log/nginx/").rc == 1
 
 
 def served_serial(box) -> str:
@@ -206,12 +213,42 @@ def test_scheduled_renewal_renews_a_due_certificate(box):
     assert served_serial(box) == on_disk
 
 
-def test_login_throttled_with_429(box, pebble_root):
-    statuses = [
-        curl(box, TLS_OK, "-X POST -u trader:guess", f"{HTTPS}/rossc/api/v1/token/login")["status"]
-        for _ in range(12)
+def test_token_and_anonymous_requests_are_not_throttled(box, pebble_root):
+    """Only requests that carry a password count against the rate: FreqUI polls with a token."""
+    box.run(f"truncate -s 0 {LOGIN_LOG}")  # an earlier test's wrong password is logged there
+    r = curl(box, TLS_OK, BASIC, "-X POST", f"{HTTPS}/rossc/api/v1/token/login")
+    auth = f"-H 'Authorization: Bearer {json.loads(r['body'])['access_token']}'"
+    url = f"{HTTPS}/rossc/api/v1/status"
+    statuses = [curl(box, TLS_OK, auth, url)["status"] for _ in range(15)]
+    statuses += [curl(box, TLS_OK, f"{HTTPS}/rossc/api/v1/ping")["status"] for _ in range(5)]
+    assert statuses == [200] * 20
+    # A refused token is no password guess: not in the log fail2ban reads.
+    bad = curl(box, TLS_OK, "-H 'Authorization: Bearer forged'", f"{HTTPS}/airisk/api/v1/status")
+    assert bad["status"] == 401
+    assert "/airisk/api/v1/status" not in box.file(LOGIN_LOG).content_string
+
+
+def test_password_guesses_throttled_and_logged_on_every_route(box, pebble_root):
+    """freqtrade takes the password on every API route: guesses spread over routes and bots
+    share one rate per client address, and each refused one is logged for fail2ban."""
+    box.run(f"truncate -s 0 {LOGIN_LOG}")
+    routes = [
+        ("POST", "/rossc/api/v1/token/login"),
+        ("GET", "/rossc/api/v1/status"),
+        ("GET", "/airisk/api/v1/show_config"),
+        ("GET", "/api/v1/status"),
     ]
-    assert statuses[0] == 401
+    statuses = []
+    for i in range(12):
+        method, path = routes[i % len(routes)]
+        guess = curl(box, TLS_OK, f"-X {method} -u trader:guess", f"{HTTPS}{path}")
+        statuses.append(guess["status"])
+    # The burst (5) above the rate passes (the previous test's login took one), then nginx
+    # answers 429 itself without asking the bot.
+    assert statuses[: len(routes)] == [401] * len(routes), statuses
     assert 429 in statuses
-    # The burst (5) above the rate passes, then nginx answers 429 itself.
     assert statuses.count(401) <= 7
+    logged = box.file(LOGIN_LOG).content_string
+    for method, path in routes:
+        assert f'"{method} {path}" 401' in logged, logged
+    assert logged.count(" 401\n") == statuses.count(401)
