@@ -13,13 +13,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DISTS := bookworm trixie
 
-.PHONY: help rehearsal rehearsal-down test lint pytest molecule pytest-and-molecule host images venv vault lock clean
+.PHONY: help rehearsal rehearsal-down status test lint pytest molecule pytest-and-molecule host images venv vault lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
 
 rehearsal: host images venv ## Bring up the local server and converge site.yml on it
 	tools/rehearsal.sh up
+
+status: ## Per bot on the rehearsal server: unit, mode, strategy, positions, P&L, drawdown, alerts
+	tools/rehearsal.sh bots
 
 rehearsal-down: ## Remove the rehearsal server
 	tools/rehearsal.sh down

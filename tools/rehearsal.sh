@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The rehearsal: a bare Debian 12 "server" in a local systemd container, converged by
 # site.yml with inventories/rehearsal, exactly as a real server would be.
-# Usage: tools/rehearsal.sh up|down|status
+# Usage: tools/rehearsal.sh up|down|status|bots
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -42,14 +42,27 @@ status() {
   cat <<MSG
 
 Rehearsal server: container $NAME ($IMAGE), converged by site.yml -i inventories/rehearsal
+  the bots:         make status (ft-status on the server: units, mode, positions, P&L, drawdown, alerts)
   shell:            docker exec -it $NAME bash
   services:         docker exec $NAME systemctl list-units --type=service --state=running
   journal:          docker exec $NAME journalctl -e
   HTTP / HTTPS:     http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT (nginx: a path per bot, e.g. /rossc/; self-signed certificate)
+  FreqUI:           https://127.0.0.1:$HTTPS_PORT/ (accept the self-signed certificate once)
+    log in as:      user trader (freqtrade_api_username); the password is vault_api_server_password in
+                    the rehearsal's vault: .venv/bin/ansible-vault view --vault-password-file .cache/vault/pass .cache/vault/vault.yml
+    the other bots: in FreqUI's bot list, add https://127.0.0.1:$HTTPS_PORT/<bot> (bots: inventories/rehearsal/group_vars/all/main.yml)
+    look at:        the open trades and their P&L, the bot's state and the log; the bots trade dry-run
+                    on the local exchange, which replays real Binance data
+  Telegram:         the bots' and the alerts' messages: docker exec $NAME curl -s https://api.telegram.org/_messages
   converge log:     artifacts/rehearsal.log
   remove it:        make rehearsal-down
 MSG
   docker exec "$NAME" systemctl is-system-running || true
+}
+
+# The operator's status command, as on a real server (`sudo ft-status`).
+bots() {
+  docker exec "$NAME" ft-status "$@"
 }
 
 down() {
@@ -63,5 +76,6 @@ case "$cmd" in
   up) up "$@" ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  bots) bots "$@" ;;
+  *) echo "usage: $0 up|down|status|bots" >&2; exit 2 ;;
 esac
