@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 import rel_stack as stack
 
-# The target for a killed bot; RestartSec (30 s in the role's defaults) is part of
-# it, so the assertion uses the unit's own RestartSec plus this start-up budget and the
-# test reports both numbers.
+# The target for a killed bot, RestartSec (5 s in the role's defaults) and start-up
+# included: the test asserts it. It waits longer only to report how late a miss was.
 TARGET_S = float(os.environ.get("FT_RELIABILITY_KILL_TARGET_S", "30"))
 STARTUP_BUDGET_S = 90.0
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT", "ADA/USDT:USDT"]
@@ -112,6 +111,9 @@ def test_kill_9_bot_recovers_with_trades_intact(bot: str) -> None:
         within_target=back is not None and elapsed <= TARGET_S,
     )
     assert back is not None, f"{bot} not healthy {elapsed:.0f} s after kill -9"
+    assert elapsed <= TARGET_S, (
+        f"{bot} healthy {elapsed:.1f} s after kill -9 (target {TARGET_S:g} s)"
+    )
     assert int(after["NRestarts"]) == restarts + 1
     assert after["ActiveState"] == "active"
 
