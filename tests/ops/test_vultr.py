@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from vultr_support import API_KEY, play, settings, standin
+from vultr_support import API_KEY, SSH_CIDRS, play, settings, standin
 
 
 def test_check_then_create_then_nothing_to_do(tmp_path: Path) -> None:
@@ -48,8 +48,13 @@ def test_check_then_create_then_nothing_to_do(tmp_path: Path) -> None:
         [group] = api.get("/firewalls")["firewall_groups"]
         assert instance["firewall_group_id"] == group["id"]
         rules = api.get(f"/firewalls/{group['id']}/rules")["firewall_rules"]
-        assert sorted((r["ip_type"], r["port"]) for r in rules) == sorted(
-            (ip, port) for ip in ("v4", "v6") for port in ("22", "80", "443")
+        # 80 and 443 from anywhere; SSH only from the operator's networks.
+        assert sorted(
+            (r["ip_type"], r["port"], f"{r['subnet']}/{r['subnet_size']}") for r in rules
+        ) == sorted(
+            [("v4", port, "0.0.0.0/0") for port in ("80", "443")]
+            + [("v6", port, "::/0") for port in ("80", "443")]
+            + [("v4", "22", SSH_CIDRS[0]), ("v6", "22", SSH_CIDRS[1])]
         )
         [key] = api.get("/ssh-keys")["ssh_keys"]
         assert key["ssh_key"] == config["vultr_ssh_public_key"]
@@ -92,6 +97,9 @@ def test_a_changed_setting_updates_the_existing_instance(tmp_path: Path) -> None
         ({"vultr_firewall_ports": [80, 443]}, "vultr_firewall_ports"),
         ({"vultr_firewall_ports": [22, 70000]}, "vultr_firewall_ports"),
         ({"vultr_label": "Bot Server"}, "vultr_label"),
+        ({"vultr_ssh_cidrs": []}, "vultr_ssh_cidrs"),
+        ({"vultr_ssh_cidrs": ["198.51.100.7"]}, "vultr_ssh_cidrs"),
+        ({"vultr_ssh_cidrs": ["300.1.1.1/32"]}, "vultr_ssh_cidrs"),
         ({"vultr_api_endpoint": "ftp://example/v2"}, "vultr_api_endpoint"),
     ],
 )

@@ -109,12 +109,17 @@ def play(tmp: Path, settings: dict[str, Any], *args: str) -> Run:
     return Run(result.returncode, result.stdout + result.stderr)
 
 
+# The operator's networks (documentation ranges, RFC 5737 and 3849).
+SSH_CIDRS = ["198.51.100.7/32", "2001:db8:42::/48"]
+
+
 def settings(tmp: Path, endpoint: str, **overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "vultr_api_key": API_KEY,
         "vultr_api_endpoint": endpoint,
         "vultr_ssh_public_key": ssh_public_key(tmp),
         "vultr_inventory_dir": str(tmp / "inventory"),
+        "vultr_ssh_cidrs": SSH_CIDRS,
     }
     base.update(overrides)
     return base
