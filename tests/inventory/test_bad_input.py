@@ -14,10 +14,7 @@ host, is what stops the bad cases.
 from __future__ import annotations
 
 import copy
-import json
-import os
 import secrets
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,16 +22,14 @@ from typing import Any, NamedTuple
 
 import pytest
 import yaml
+from inventory_run import ROOT, Run, absent_host, play
+from inventory_run import per_host as hosts_of
 
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 REHEARSAL_VARS = ROOT / "inventories" / "rehearsal" / "group_vars" / "all" / "main.yml"
 EXAMPLE_VARS = yaml.safe_load(
     (ROOT / "inventories" / "example" / "group_vars" / "all" / "main.yml").read_text()
 )
-VALIDATION_PLAY_NAME = "Validate the inventory"
 RUNS = 4  # parallel ansible-playbook runs: one is bound by its single main process
-TIMEOUT = 600
 
 Vars = dict[str, Any]
 
@@ -356,13 +351,6 @@ CASES = [
 ]
 
 
-class Run(NamedTuple):
-    """What one ansible-playbook run reported about one case's host."""
-
-    validation: list[str]  # the host's failure messages in the validation play
-    later: list[dict[str, Any]]  # its results in the plays after validation
-
-
 def _vault_values() -> Vars:
     # The shape of tools/test-vault.sh's vault, with fresh random values per case.
     return {
@@ -407,61 +395,11 @@ def _write_inventory(
         (host_vars / "vault.yml").write_text(yaml.safe_dump(vault))
         (host_vars / "vault.yml").chmod(0o600)
         secret_values[name] = _secret_values(vault)
-        hosts[name] = {
-            # No such container: anything past validation is UNREACHABLE.
-            "ansible_connection": "community.docker.docker",
-            "ansible_host": f"ft-badinput-absent-{secrets.token_hex(6)}",
-            "ansible_python_interpreter": "/usr/bin/python3",
-            # With pipelining a missing container is a module failure; without it,
-            # UNREACHABLE as documented above.
-            "ansible_pipelining": False,
-        }
+        hosts[name] = absent_host()
     (inventory / "hosts.yml").write_text(
         yaml.safe_dump({"all": {"children": {"bot_hosts": {"hosts": hosts}}}})
     )
     return secret_values
-
-
-def _per_host(report: dict[str, Any]) -> dict[str, Run]:
-    """The JSON callback's report, per host: failure messages of the validation play, and
-    every result after it."""
-    results: dict[str, Run] = {}
-    for play in report["plays"]:
-        in_validation = play["play"]["name"] == VALIDATION_PLAY_NAME
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                entry = results.setdefault(host, Run([], []))
-                if not in_validation:
-                    entry.later.append(result)
-                elif result.get("failed"):
-                    messages = [result, *result.get("results", [])]
-                    entry.validation.extend(
-                        str(r["msg"]) for r in messages if r.get("failed") and "msg" in r
-                    )
-    return results
-
-
-def _play(workdir: Path, hosts: list[str]) -> tuple[dict[str, Any], str]:
-    """One ansible-playbook site.yml run on these hosts: its JSON report and all it printed."""
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # not profile_tasks: JSON only
-    }
-    cmd = [
-        str(ANSIBLE_PLAYBOOK), "site.yml", "-i", str(workdir / "inventory"),
-        "--limit", ",".join(hosts), "--forks", str(len(hosts)),
-    ]  # fmt: skip
-    proc = subprocess.run(
-        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
-    )
-    try:
-        return json.loads(proc.stdout), proc.stdout + proc.stderr
-    except ValueError:
-        pytest.fail(f"no JSON report from ansible-playbook:\n{proc.stdout[-3000:]}\n{proc.stderr}")
 
 
 @pytest.fixture(scope="module")
@@ -469,8 +407,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """Every case and the controls, one host per case in one inventory, in RUNS parallel
     ansible-playbook runs (--limit): a failed host leaves its run and the others go on, as
     with several servers in one inventory."""
-    if not ANSIBLE_PLAYBOOK.exists():
-        pytest.fail(f"{ANSIBLE_PLAYBOOK} is missing: run `make venv`")
     jobs = {case.name: copy.deepcopy(case.change) for case in CASES}
     jobs["control"] = None
     jobs["control-live"] = _live
@@ -479,7 +415,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     names = list(jobs)
     chunks = [names[i::RUNS] for i in range(RUNS)]
     with ThreadPoolExecutor(max_workers=RUNS) as pool:
-        results = list(pool.map(lambda hosts: _play(workdir, hosts), chunks))
+        results = list(pool.map(lambda hosts: play(workdir, workdir / "inventory", hosts), chunks))
     everything = "".join(output for _report, output in results)
     leaked = [
         name for name, values in secret_values.items() if any(v in everything for v in values)
@@ -487,7 +423,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     assert not leaked, f"vault values of these cases appear in the output: {leaked}"
     per_host: dict[str, Run] = {}
     for report, _output in results:
-        per_host.update(_per_host(report))
+        per_host.update(hosts_of(report))
     return {name: per_host.get(name, Run([], [])) for name in jobs}
 
 
