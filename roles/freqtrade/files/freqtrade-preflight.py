@@ -45,6 +45,7 @@ def main() -> int:
     secret = os.environ.get("FT_PREFLIGHT_SECRET", "")
     max_offset = float(settings.get("max_clock_offset_ms", 1000))
     min_balance = float(settings.get("min_balance", 0))
+    require_ip = truthy(settings.get("require_ip_restriction", True))
     stake = settings.get("stake_currency", "USDT")
     pairs = settings.get("pairs", [])
 
@@ -106,6 +107,12 @@ def main() -> int:
             )
         if not futures:
             problems.append("futures trading is not enabled for this key (enableFutures: false)")
+        if require_ip and not values["ipRestrict"]:
+            problems.append(
+                "the key is not restricted to trusted IPs (ipRestrict: false): restrict it to "
+                "this server's address on Binance, or accept an unrestricted key with "
+                "freqtrade_preflight_require_ip_restriction: false"
+            )
         if problems:
             return False, "; ".join(problems), values
         ip = "restricted to trusted IPs" if values["ipRestrict"] else "not IP-restricted"

@@ -1,7 +1,7 @@
 """`site.yml --tags preflight` on a converged host: a sound account passes every check and
-nothing changes (also under --check); a key that can withdraw, hedge mode, multi-assets
-mode, a too-small wallet and a missing key are refused with a message naming the failed
-check. Bookworm instance only.
+nothing changes (also under --check); a key that can withdraw or is not IP-restricted
+(unless accepted), hedge mode, multi-assets mode, a too-small wallet and a missing key are
+refused with a message naming the failed check. Bookworm instance only.
 
 The local exchange's control API can set a wallet balance but neither a key's withdrawal
 permission nor the position or asset mode (its signed endpoints refuse hedge and
@@ -124,10 +124,18 @@ class Spare:
     def write_json(self, path: str, doc: dict) -> None:
         self.host.check_output(f"cat > {path} <<'EOF'\n{json.dumps(doc)}\nEOF")
 
-    def set(self, can_withdraw: bool = False, hedge: bool = False, multi: bool = False) -> None:
-        """Restart with the key's withdrawal permission and the account's modes."""
+    def set(
+        self,
+        can_withdraw: bool = False,
+        hedge: bool = False,
+        multi: bool = False,
+        ip_restrict: bool = True,
+    ) -> None:
+        """Restart with the key's permissions (withdrawals, IP restriction) and the account's
+        modes."""
         self.stop()
-        keys = {self.key[0]: {"secret": self.key[1], "canWithdraw": can_withdraw}}
+        entry = {"secret": self.key[1], "canWithdraw": can_withdraw, "ipRestrict": ip_restrict}
+        keys = {self.key[0]: entry}
         self.write_json(f"{SPARE_DIR}/keys.json", keys)
         state_file = f"{SPARE_DIR}/state.json"
         if not self.host.file(state_file).exists:
@@ -180,6 +188,19 @@ def test_key_that_can_withdraw_is_refused(spare, spare_vars, test_key):
     result = site(*spare_vars)
     refused(result, "api_key_permissions", "withdrawal permission is enabled")
     no_secret(result, test_key)
+
+
+def test_key_without_ip_restriction_is_refused_unless_accepted(spare, spare_vars, test_key):
+    spare.set(ip_restrict=False)
+    result = site(*spare_vars)
+    refused(result, "api_key_permissions", "not restricted to trusted IPs (ipRestrict: false)")
+    assert "freqtrade_preflight_require_ip_restriction: false" in result.stdout
+    no_secret(result, test_key)
+    accepted = site(*spare_vars, "-e", "freqtrade_preflight_require_ip_restriction=false")
+    assert accepted.returncode == 0, (accepted.stdout + accepted.stderr)[-3000:]
+    assert "ok    api_key_permissions: no withdrawals, futures enabled, not IP-restricted" in (
+        accepted.stdout
+    )
 
 
 def test_hedge_mode_is_refused(spare, spare_vars):

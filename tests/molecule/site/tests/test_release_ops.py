@@ -53,6 +53,19 @@ def snapshot(host) -> tuple:
     return release(host), main_pid(host), config
 
 
+def latest_backup(host) -> tuple[str, int]:
+    """The newest backup archive and its mtime (0, "" when there is none)."""
+    path = host.run("/usr/local/sbin/ft-backup latest").stdout.strip()
+    return path, int(host.check_output(f"stat -c %Y {path}")) if path else 0
+
+
+def backed_up_before_the_switch(host, before: tuple[str, int]) -> bool:
+    """A new archive was written, and no later than `current` was re-pointed."""
+    path, written = latest_backup(host)
+    switched = int(host.check_output("stat -c %Y /opt/freqtrade/current"))
+    return path != before[0] and before[1] <= written <= switched
+
+
 def healthy(host) -> bool:
     cmd = f"curl -fsS --retry 30 --retry-delay 2 --retry-all-errors http://127.0.0.1:{PORT}/api/v1/ping"
     return json.loads(host.check_output(cmd)) == {"status": "pong"}
@@ -92,8 +105,10 @@ def test_version_change_deploys_a_new_release_and_keeps_trades(host, with_trade)
     old = release(host)
     old_pid = main_pid(host)
     assert running_version(host) == PINNED
+    backup = latest_backup(host)
     run = site("-e", f"freqtrade_version={OTHER_VERSION}")
     assert run.returncode == 0, run.stdout[-3000:]
+    assert backed_up_before_the_switch(host, backup)
     new = release(host)
     assert new.startswith(f"/opt/freqtrade/releases/{OTHER_VERSION}-"), new
     # Beside the old release, which stays whole for a rollback.
@@ -108,8 +123,10 @@ def test_version_change_deploys_a_new_release_and_keeps_trades(host, with_trade)
 def test_rollback_tag_switches_back_and_keeps_trades(host, with_trade):
     upgraded = release(host)
     previous = host.file("/opt/freqtrade/previous").linked_to
+    backup = latest_backup(host)
     run = site("--tags", "rollback")
     assert run.returncode == 0, run.stdout[-3000:]
+    assert backed_up_before_the_switch(host, backup)
     assert release(host) == previous
     assert host.file("/opt/freqtrade/previous").linked_to == upgraded
     # The risk exporter reads the leverage brackets through `current`: those of this release.
