@@ -12,7 +12,7 @@ LOG_DIR=${LOG_DIR:-/var/log/ft-harness}
 PACKAGES=(
   docker.io debootstrap apt-cacher-ng python3-venv python3-dev make git curl jq
   iproute2 sqlite3 openssh-client openssl prometheus prometheus-alertmanager
-  pebble chromium testssl.sh wrk vagrant restic nmap ssh-audit lynis
+  pebble chromium chromium-driver testssl.sh wrk vagrant restic nmap ssh-audit lynis
 )
 
 log() { printf '[host-setup] %s\n' "$*"; }

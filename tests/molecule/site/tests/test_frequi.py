@@ -1,0 +1,134 @@
+"""The real FreqUI 3.1.1, as a trader uses it: Debian's chromium, driven by Selenium through
+chromium-driver, logs in to each bot through nginx (a path per bot), opens the trade view
+with an open futures position and finds what a futures trader needs on screen: side,
+leverage, liquidation price, funding fees, profit. Screenshots: artifacts/frequi/.
+Debian 12 instance only (the two instances serve the same files)."""
+
+import os
+import re
+import shlex
+
+import pytest
+from conftest import REPO, bot_api, wait_for
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
+testinfra_hosts = [f"ansible://{INSTANCE}"]
+
+SHOTS = REPO / "artifacts" / "frequi"
+# bot: (API port, pair, side) of the position the test opens through the bot's API.
+POSITIONS = {"rossc": (8101, "BNB/USDT:USDT", "long"), "airisk": (8102, "ADA/USDT:USDT", "short")}
+NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+
+
+def api_password(host, bot: str) -> str:
+    """The bot's API password, from its root-only environment file on the box."""
+    with host.sudo():
+        line = host.check_output(
+            f"grep '^FREQTRADE__API_SERVER__PASSWORD=' /etc/freqtrade/{bot}.env"
+        )
+    return shlex.split(line.split("=", 1)[1])[0]
+
+
+@pytest.fixture(scope="module")
+def address(host) -> str:
+    return host.check_output("hostname -I").split()[0]
+
+
+@pytest.fixture
+def position(host, request):
+    """An open dry-run futures position on the bot, closed again afterwards."""
+    bot = request.param
+    port, pair, side = POSITIONS[bot]
+    bot_api(host, port, "forceenter", {"pair": pair, "side": side}, bot=bot)
+    trade = wait_for(
+        f"{pair} open on {bot}",
+        lambda: next(
+            (t for t in bot_api(host, port, "status", bot=bot) if t["pair"] == pair), None
+        ),
+    )
+    yield bot, trade
+    bot_api(host, port, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=bot)
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
+        options.add_argument(arg)
+    # The rehearsal's certificate is self-signed; TLS itself is tested by the web edge's own
+    # scenario (testssl, Pebble's certificate).
+    options.accept_insecure_certs = True
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def shown_value(text: str, label: str) -> str:
+    """The text FreqUI shows after a label of the trade detail (its ValuePair)."""
+    found = re.search(rf"{re.escape(label)}\s*\n?\s*([^\n]+)", text)
+    assert found, f"{label!r} is not on screen:\n{text[:3000]}"
+    return found.group(1).strip()
+
+
+@pytest.mark.parametrize("position", list(POSITIONS), indirect=True)
+def test_futures_position_in_frequi(host, address, browser, position):
+    bot, trade = position
+    wait = WebDriverWait(browser, 60)
+    site = f"https://{address}"
+    browser.get(f"{site}/login")
+    # FreqUI 3.1.1's form: inputs after their labels (only the URL field has a fixed id).
+    fields = {
+        "Bot Name": bot,
+        "API Url": f"{site}/{bot}",
+        "Username": "trader",
+        "Password": api_password(host, bot),
+    }
+    for label, value in fields.items():
+        field = wait.until(
+            lambda d, label=label: d.find_element(
+                By.XPATH, f"//label[normalize-space()='{label}']/following::input[1]"
+            )
+        )
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: not d.current_url.rstrip("/").endswith("/login"))
+
+    browser.get(f"{site}/trade")
+    pair = trade["pair"]
+    row = wait.until(
+        lambda d: next(
+            (r for r in d.find_elements(By.CSS_SELECTOR, "tbody tr") if pair in r.text), None
+        )
+    )
+    # The open trades table: the side and the leverage beside the stake, and the profit.
+    side = "short" if trade["is_short"] else "long"
+    assert f"{trade['trade_id']} | {side.capitalize()}" in row.text
+    assert f"({trade['leverage']:g}x)" in row.text
+    assert re.search(rf"{NUMBER}%", row.text), row.text
+    row.click()
+    wait.until(lambda d: "Liquidation Price" in d.find_element(By.TAG_NAME, "body").text)
+    page = browser.find_element(By.TAG_NAME, "body").text
+    text = page[page.index("Trade Id") :]  # the trade detail, below the tables
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / f"{bot}-open-trades.png"))
+    futures = browser.find_element(By.XPATH, "//h5[normalize-space()='Futures/Margin']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", futures)
+    browser.save_screenshot(str(SHOTS / f"{bot}-trade-detail.png"))
+
+    assert shown_value(text, "Direction") == f"{side} - {trade['leverage']:g}x"
+    liquidation = float(re.match(NUMBER, shown_value(text, "Liquidation Price")).group(0))
+    assert liquidation == pytest.approx(trade["liquidation_price"], rel=1e-6)
+    # A long is liquidated below its entry, a short above.
+    assert (liquidation < trade["open_rate"]) != trade["is_short"]
+    funding = float(re.match(NUMBER, shown_value(text, "Funding fees")).group(0))
+    assert funding == pytest.approx(trade["funding_fees"] or 0.0, abs=1e-6)
+    assert shown_value(text, "Pair") == pair
+    # Entry fees make a fresh position's profit non-zero, so FreqUI shows it.
+    assert re.search(rf"{NUMBER}%", shown_value(text, "Current Profit"))
