@@ -18,7 +18,9 @@ DISTS := bookworm trixie
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
 
-rehearsal: host images venv ## Bring up the local server and converge site.yml on it
+rehearsal: host venv ## Bring up the local server and converge site.yml on it
+	@# Only the image the rehearsal runs (Debian 12); the tests build both.
+	$(SUDO) tools/build-image.sh bookworm
 	tools/rehearsal.sh up
 
 status: ## Per bot on the rehearsal server: unit, mode, strategy, positions, P&L, drawdown, alerts

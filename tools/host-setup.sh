@@ -48,9 +48,12 @@ ensure_apt_cacher() {
   log "starting apt-cacher-ng (log: $LOG_DIR/apt-cacher-ng.log)"
   mkdir -p /var/cache/apt-cacher-ng /run/apt-cacher-ng
   chown apt-cacher-ng:apt-cacher-ng /var/cache/apt-cacher-ng /run/apt-cacher-ng 2>/dev/null || true
-  # Our own config: it listens on every address (the containers reach it through the
-  # Docker bridge gateway) and fetches from deb.debian.org only.
-  setsid /usr/sbin/apt-cacher-ng -c "$HERE/apt-cacher-ng" ForeGround=1 \
+  # Our own config: it fetches from deb.debian.org only, and listens only where it is used:
+  # loopback (image builds) and the Docker bridge's gateway (the containers).
+  local gateway
+  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+  [ -n "$gateway" ] || { echo "no Docker bridge gateway to bind apt-cacher-ng to" >&2; exit 1; }
+  setsid /usr/sbin/apt-cacher-ng -c "$HERE/apt-cacher-ng" ForeGround=1 "BindAddress=127.0.0.1 $gateway" \
     > "$LOG_DIR/apt-cacher-ng.log" 2>&1 < /dev/null &
   for _ in $(seq 1 20); do
     curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:3142/acng-report.html 2>/dev/null && return 0
@@ -103,6 +106,6 @@ PY
 
 install_packages
 collect_extra_cas
-ensure_apt_cacher
 ensure_dockerd
+ensure_apt_cacher
 log "ready: $(docker version --format 'docker {{.Server.Version}}')"
