@@ -7,7 +7,8 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,23 @@ def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None,
     answer, _, status = out.rpartition("\n")
     assert status == "200", f"{path}: HTTP {status}: {answer}"
     return json.loads(answer)
+
+
+@contextmanager
+def forced_position(host: Any, port: int, bot: str, pair: str, side: str) -> Iterator[Any]:
+    """A dry-run futures position entered through the bot's API (its trade as /status shows
+    it), closed again afterwards."""
+    bot_api(host, port, "forceenter", {"pair": pair, "side": side}, bot=bot)
+    trade = wait_for(
+        f"{pair} open on {bot}",
+        lambda: next(
+            (t for t in bot_api(host, port, "status", bot=bot) if t["pair"] == pair), None
+        ),
+    )
+    try:
+        yield trade
+    finally:
+        bot_api(host, port, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=bot)
 
 
 def playbook(

@@ -9,7 +9,7 @@ import re
 import shlex
 
 import pytest
-from conftest import REPO, bot_api, wait_for
+from conftest import REPO, forced_position
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -43,15 +43,8 @@ def position(host, request):
     """An open dry-run futures position on the bot, closed again afterwards."""
     bot = request.param
     port, pair, side = POSITIONS[bot]
-    bot_api(host, port, "forceenter", {"pair": pair, "side": side}, bot=bot)
-    trade = wait_for(
-        f"{pair} open on {bot}",
-        lambda: next(
-            (t for t in bot_api(host, port, "status", bot=bot) if t["pair"] == pair), None
-        ),
-    )
-    yield bot, trade
-    bot_api(host, port, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=bot)
+    with forced_position(host, port, bot, pair, side) as trade:
+        yield bot, trade
 
 
 @pytest.fixture

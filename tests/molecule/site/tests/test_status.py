@@ -4,7 +4,7 @@ governor's figures through Prometheus, the alerts through Alertmanager."""
 import json
 
 import pytest
-from conftest import bot_api, wait_for
+from conftest import forced_position, wait_for
 
 BOT, PORT, PAIR = "rossc", 8101, "SOL/USDT:USDT"
 STRATEGIES = {"rossc": "RossCameronFuturesStrategy", "airisk": "FuturesAIRiskStrategy"}
@@ -12,16 +12,8 @@ STRATEGIES = {"rossc": "RossCameronFuturesStrategy", "airisk": "FuturesAIRiskStr
 
 @pytest.fixture(scope="module")
 def open_position(host):
-    """A dry-run futures position, entered through the bot's API and closed afterwards."""
-    bot_api(host, PORT, "forceenter", {"pair": PAIR, "side": "long"}, bot=BOT)
-    trade = wait_for(
-        f"{PAIR} open on {BOT}",
-        lambda: next(
-            (t for t in bot_api(host, PORT, "status", bot=BOT) if t["pair"] == PAIR), None
-        ),
-    )
-    yield trade
-    bot_api(host, PORT, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=BOT)
+    with forced_position(host, PORT, BOT, PAIR, "long") as trade:
+        yield trade
 
 
 def ft_status(host, *args):
