@@ -16,8 +16,7 @@ out=artifacts/bench-converge
 mkdir -p "$out"
 export PATH="$top/.venv/bin:$PATH"
 vault_args=$(tools/test-vault.sh)
-gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
-[ -n "$gateway" ] || gateway=$(ip -4 -o addr show docker0 | awk '{print $4}' | cut -d/ -f1)
+gateway=$("$top/tools/docker-gateway.sh")
 export FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142}
 
 declare -A tree name fresh reruns

@@ -51,8 +51,7 @@ ensure_apt_cacher() {
   # Our own config: it fetches from deb.debian.org only, and listens only where it is used:
   # loopback (image builds) and the Docker bridge's gateway (the containers).
   local gateway
-  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
-  [ -n "$gateway" ] || { echo "no Docker bridge gateway to bind apt-cacher-ng to" >&2; exit 1; }
+  gateway=$("$HERE/docker-gateway.sh")
   setsid /usr/sbin/apt-cacher-ng -c "$HERE/apt-cacher-ng" ForeGround=1 "BindAddress=127.0.0.1 $gateway" \
     > "$LOG_DIR/apt-cacher-ng.log" 2>&1 < /dev/null &
   for _ in $(seq 1 20); do

@@ -21,9 +21,7 @@ export MOLECULE_INSTANCE="mol-$name"
 export MOLECULE_EPHEMERAL_DIRECTORY="${HOME:-/root}/.cache/molecule-ft/$name"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 # The Docker bridge gateway is this host; apt-cacher-ng listens there (tools/host-setup.sh).
-gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null)
-# docker 20.10 may leave the gateway out of IPAM: take the bridge's own address then.
-[ -n "$gateway" ] || gateway=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1)
+gateway=$("$top/tools/docker-gateway.sh")
 export FT_APT_PROXY=${FT_APT_PROXY:-${gateway:+http://$gateway:3142}}
 
 molecule_cmd() {

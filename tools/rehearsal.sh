@@ -26,8 +26,7 @@ up() {
     docker start "$NAME" > /dev/null
   fi
   local gateway
-  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
-  [ -n "$gateway" ] || gateway=$(ip -4 -o addr show docker0 | awk '{print $4}' | cut -d/ -f1)
+  gateway=$("$top/tools/docker-gateway.sh")
   FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142} \
     ansible-playbook -i inventories/rehearsal tests/molecule/prepare.yml > artifacts/rehearsal-prepare.log
   local t0=$SECONDS vault_args

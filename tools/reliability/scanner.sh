@@ -11,7 +11,7 @@ elif [ "$(docker container inspect -f '{{.State.Running}}' "$NAME")" != true ]; 
   docker start "$NAME" > /dev/null
 fi
 docker exec "$NAME" sh -c 'command -v nmap && command -v ssh-audit' > /dev/null 2>&1 && exit 0
-gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+gateway=$("$(dirname "$0")/../docker-gateway.sh")
 proxy=${FT_APT_PROXY:-http://$gateway:3142}
 docker exec "$NAME" sh -c "echo 'Acquire::http::Proxy \"$proxy\";' > /etc/apt/apt.conf.d/01proxy &&
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nmap ssh-audit" \

@@ -32,8 +32,7 @@ if ! docker container inspect "$NAME" > /dev/null 2>&1; then
 elif [ "$(docker container inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
   docker start "$NAME" > /dev/null
 fi
-gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
-[ -n "$gateway" ] || gateway=$(ip -4 -o addr show docker0 | awk '{print $4}' | cut -d/ -f1)
+gateway=$("$top/tools/docker-gateway.sh")
 export FT_APT_PROXY=${FT_APT_PROXY:-http://$gateway:3142}
 ansible-playbook -i inventories/rehearsal tests/molecule/prepare.yml \
   -e "ansible_host=$NAME" > "$out/prepare.log" 2>&1
