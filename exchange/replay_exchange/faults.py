@@ -115,6 +115,10 @@ class Limiter:
 class Faults:
     def __init__(self) -> None:
         self.active: dict[str, Fault] = {}
+        # mode -> route ("METHOD /path", the request counter's keys) -> requests the fault
+        # acted on. Never reset, like the request counter: a test reads its growth over a
+        # window, which proves a fault was met, not merely that requests arrived.
+        self.applied: dict[str, dict[str, int]] = {}
 
     def set(self, spec: dict[str, Any], now_ms: int) -> Fault:
         mode = str(spec.get("mode", ""))
@@ -152,3 +156,9 @@ class Faults:
     def consume(self, fault: Fault) -> None:
         if fault.count is not None:
             fault.count -= 1
+
+    def apply(self, fault: Fault, route: str) -> None:
+        """The fault acts on one request of `route`: spend one of its responses, count it."""
+        self.consume(fault)
+        routes = self.applied.setdefault(fault.mode, {})
+        routes[route] = routes.get(route, 0) + 1

@@ -81,7 +81,9 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
     ex.request_counts[route] = ex.request_counts.get(route, 0) + 1
     weight = ex.limiter.add(ip, now, request_weight(path, dict(request.query)))
     for fault in ex.faults.match(path, now):
-        ex.faults.consume(fault)
+        if fault.mode == "clock" and "signature" not in request.query:
+            continue  # a stale timestamp matters to signed requests only: not faulted
+        ex.faults.apply(fault, route)
         if fault.mode == "latency":
             await asyncio.sleep(fault.latency_ms / 1000)
         elif fault.mode == "drop":
@@ -108,7 +110,7 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
             return web.json_response(
                 {"code": -1001, "msg": "System is under maintenance."}, status=503
             )
-        elif fault.mode == "clock" and "signature" in request.query:
+        elif fault.mode == "clock":
             return web.json_response(
                 errors.stale_timestamp().body(),
                 status=400,
@@ -251,6 +253,7 @@ async def control_state_get(request: web.Request) -> web.Response:
             },
             "overrides": ex.replay.overrides,
             "requests": ex.request_counts,
+            "faulted": ex.faults.applied,  # mode -> route -> requests a fault acted on
             "prices": {
                 s: {"last": ex.replay.last_price(s, now), "mark": ex.replay.mark_price(s, now)}
                 for s in ex.replay.data.symbols

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -106,8 +107,10 @@ def http(
     return Answer(int(answer["status"]), str(answer["body"]))
 
 
-def api_user() -> str:
-    return f"trader:{vault()['vault_api_server_password']}"
+def api_user(bot: str) -> str:
+    """The bot's own API login (a bot not in vault_api_server_passwords has the shared one)."""
+    own = vault().get("vault_api_server_passwords") or {}
+    return f"trader:{own.get(bot, vault()['vault_api_server_password'])}"
 
 
 def api_base(bot: str, door: str = "bot") -> str:
@@ -119,7 +122,7 @@ def api_base(bot: str, door: str = "bot") -> str:
 
 
 def bot_api(bot: str, path: str, *, door: str = "bot", **kw: Any) -> Answer:
-    return http(f"{api_base(bot, door)}/{path}", user=api_user(), **kw)
+    return http(f"{api_base(bot, door)}/{path}", user=api_user(bot), **kw)
 
 
 def ping(bot: str) -> bool:
@@ -179,6 +182,36 @@ def exchange_state() -> dict[str, Any]:
     return http(f"{EXCHANGE}/_control/state").json()
 
 
+def exchange_faulted() -> dict[str, dict[str, int]]:
+    """Requests a fault acted on, {mode: {"METHOD /path": n}}, counted by the exchange since
+    it started (never reset: compare two readings)."""
+    faulted: dict[str, dict[str, int]] = exchange_state()["faulted"]
+    return faulted
+
+
+# A log record starts with its own timestamp; freqtrade wraps long records over several lines.
+_RECORD_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
+
+
+def journal(name: str, since: float) -> list[tuple[float, str]]:
+    """A unit's log records since a Unix time: (time the journal received it, text), the
+    wrapped continuation lines (same time, no timestamp of their own) joined back on."""
+    out = sh(f"journalctl -u {shlex.quote(name)} --since @{since:.3f} -o short-unix --no-pager")
+    records: list[tuple[float, str]] = []
+    for line in out.splitlines():
+        stamp, _, rest = line.partition(" ")  # "<unix time> <host> <ident>[<pid>]: <text>"
+        try:
+            at = float(stamp)
+        except ValueError:
+            continue  # "-- No entries --"
+        text = rest.split(": ", 1)[1] if ": " in rest else ""
+        if records and records[-1][0] == at and not _RECORD_START.match(text):
+            records[-1] = (records[-1][0], f"{records[-1][1]} {text}")
+        else:
+            records.append((at, text))
+    return records
+
+
 def exchange_fault(spec: dict[str, Any] | None) -> Answer:
     """Switch a fault on (spec) or every fault off (None)."""
     if spec is None:
@@ -186,9 +219,25 @@ def exchange_fault(spec: dict[str, Any] | None) -> Answer:
     return http(f"{EXCHANGE}/_control/faults", method="POST", body=json.dumps(spec))
 
 
+# The monitoring's web login (roles/monitoring): the role's default user name, and the
+# password the role made on the server (root only); read there, sent on stdin by http().
+MONITOR_USER = "monitoring"
+MONITOR_PASSWORD_FILE = "/etc/monitoring-auth/password"
+
+
+def monitor_user() -> str:
+    """user:password of the monitoring's web login, for http(user=...)."""
+    return f"{MONITOR_USER}:{sh(f'cat {MONITOR_PASSWORD_FILE}').strip()}"
+
+
+def monitor_http(url: str, **kw: Any) -> Answer:
+    """A request to Prometheus, Alertmanager, node-exporter or the risk exporter."""
+    return http(url, user=monitor_user(), **kw)
+
+
 def monitor_counter(name: str) -> dict[str, float]:
     """A per-bot series of the risk exporter's /metrics, {bot: value}."""
-    answer = http(MONITOR)
+    answer = monitor_http(MONITOR)
     assert answer.status == 200, f"the risk exporter does not answer: {answer}"
     values: dict[str, float] = {}
     for line in answer.body.splitlines():
