@@ -1,9 +1,11 @@
 """Start the real monitoring stack on loopback in temporary directories: the risk exporter
 (python -m risk_exporter), Prometheus and Alertmanager (Debian binaries), wired to a
-Telegram stand-in. Used by the end-to-end tests."""
+Telegram stand-in, each behind the web login as the role deploys them (Prometheus scrapes
+and alerts with it). Used by the end-to-end tests."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -21,6 +23,13 @@ import yaml
 from mon_paths import MONITORING, REPO, need_binary
 
 PY = sys.executable
+
+# The stack's web login. The bcrypt hash (cost 10) is of WEB_PASSWORD, made once with
+# crypt(3); Prometheus and Alertmanager check it, the exporter compares the password itself.
+WEB_USER = "monitoring"
+WEB_PASSWORD = "monitoring-e2e-pw"
+WEB_HASH = "$2b$10$e2eTestSaltForMonStac.aZHoX6LmyFGtwy5DmrHhyoIEknV.Wem"
+Login = tuple[str, str] | None
 
 
 def free_port() -> int:
@@ -43,13 +52,21 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float =
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last_exc})")
 
 
-def http_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+def _request(url: str, login: Login) -> urllib.request.Request:
+    req = urllib.request.Request(url)
+    if login is not None:
+        token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+    return req
+
+
+def http_json(url: str, login: Login = None) -> Any:
+    with urllib.request.urlopen(_request(url, login), timeout=5) as resp:
         return json.load(resp)
 
 
-def http_text(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+def http_text(url: str, login: Login = None) -> str:
+    with urllib.request.urlopen(_request(url, login), timeout=5) as resp:
         return resp.read().decode()
 
 
@@ -88,12 +105,16 @@ class Stack:
     exporter_url: str
     prometheus_url: str
     alertmanager_url: str
+    login: Login = (WEB_USER, WEB_PASSWORD)
+
+    def get_json(self, url: str) -> Any:
+        return http_json(url, self.login)
 
     def metrics(self) -> str:
-        return http_text(f"{self.exporter_url}/metrics")
+        return http_text(f"{self.exporter_url}/metrics", self.login)
 
     def firing(self) -> list[dict[str, Any]]:
-        return http_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"]
+        return self.get_json(f"{self.prometheus_url}/api/v1/alerts")["data"]["alerts"]
 
 
 @contextmanager
@@ -105,14 +126,26 @@ def monitoring_stack(
     exp_port, prom_port, am_port = free_port(), free_port(), free_port()
 
     tmp.mkdir(parents=True, exist_ok=True)
+    password_file = tmp / "web.password"
+    password_file.write_text(WEB_PASSWORD + "\n")
+    web_config = tmp / "web.yml"
+    web_config.write_text(yaml.safe_dump({"basic_auth_users": {WEB_USER: WEB_HASH}}))
+    web_auth = {"username": WEB_USER, "password_file": str(password_file)}
     cfg_path = tmp / "exporter.yml"
-    cfg = {**exporter_cfg, "listen_address": "127.0.0.1", "listen_port": exp_port}
+    cfg = {
+        **exporter_cfg,
+        "listen_address": "127.0.0.1",
+        "listen_port": exp_port,
+        "web_auth": web_auth,
+    }
     cfg_path.write_text(yaml.safe_dump(cfg))
 
     prom_dir = tmp / "prometheus"
     fast_rules(prom_dir / "rules")
     prom_cfg = yaml.safe_load((MONITORING / "prometheus" / "prometheus.yml").read_text())
     prom_cfg["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    for client in [*prom_cfg["alerting"]["alertmanagers"], *prom_cfg["scrape_configs"]]:
+        client["basic_auth"] = {**client["basic_auth"], "password_file": str(password_file)}
     prom_cfg["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
         f"127.0.0.1:{am_port}"
     ]
@@ -149,6 +182,7 @@ def monitoring_stack(
                     f"--config.file={am_dir / 'alertmanager.yml'}",
                     f"--storage.path={am_dir / 'data'}",
                     f"--web.listen-address=127.0.0.1:{am_port}",
+                    f"--web.config.file={web_config}",
                     "--cluster.listen-address=",
                 ],
                 tmp / "alertmanager.log",
@@ -161,6 +195,7 @@ def monitoring_stack(
                     f"--config.file={prom_dir / 'prometheus.yml'}",
                     f"--storage.tsdb.path={prom_dir / 'data'}",
                     f"--web.listen-address=127.0.0.1:{prom_port}",
+                    f"--web.config.file={web_config}",
                 ],
                 tmp / "prometheus.log",
             )
@@ -171,8 +206,8 @@ def monitoring_stack(
             alertmanager_url=f"http://127.0.0.1:{am_port}",
         )
         wait_for(lambda: "risk_bot_up" in st.metrics(), 20, "exporter")
-        wait_for(lambda: http_text(f"{st.prometheus_url}/-/ready"), 30, "prometheus")
-        wait_for(lambda: http_text(f"{st.alertmanager_url}/-/ready"), 30, "alertmanager")
+        wait_for(lambda: http_text(f"{st.prometheus_url}/-/ready", st.login), 30, "prometheus")
+        wait_for(lambda: http_text(f"{st.alertmanager_url}/-/ready", st.login), 30, "alertmanager")
         yield st
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_freqtrade import FakeFreqtrade
-from mon_stack import http_json, monitoring_stack, wait_for
+from mon_stack import monitoring_stack, wait_for
 from telegram_standin import TelegramStandIn
 
 TOKEN = "5555:e2e-token"
@@ -100,7 +100,7 @@ def test_liquidation_alert_reaches_telegram_and_bot_down_inhibits(tmp_path: Path
             # beta's liquidation alert fired before the outage may have been sent once;
             # after BotDown it must be inhibited (no resend), checked via Alertmanager.
             alerts = wait_for(
-                lambda: http_json(f"{st.alertmanager_url}/api/v2/alerts?filter=bot%3D%22beta%22"),
+                lambda: st.get_json(f"{st.alertmanager_url}/api/v2/alerts?filter=bot%3D%22beta%22"),
                 10,
                 "alertmanager alerts",
             )

@@ -1,6 +1,7 @@
 """`ft-status` (risk_exporter.status) on responses recorded from a real freqtrade 2026.9 bot,
-served by the fake bot, and on the JSON shapes promtool and amtool print. The whole chain on
-a converged server (real bots, Prometheus, Alertmanager) is in the whole-site scenario."""
+served by the fake bot, and on the JSON shapes of Prometheus's and Alertmanager's APIs. The
+whole chain on a converged server (real bots, Prometheus, Alertmanager) is in the whole-site
+scenario; the login to those two is in test_mon_webauth.py."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_today_is_the_first_day_freqtrade_returns(recorded):
     assert status.today_pnl(None) is None
 
 
-def test_promtool_vector_by_bot():
+def test_query_vector_by_bot():
     answer = [
         {
             "metric": {"__name__": "risk_bot_governor_drawdown_ratio", "bot": "a"},
@@ -88,6 +89,7 @@ def test_main_asks_the_bot_through_freqtrade_client(tmp_path: Path, capsys, monk
     """Against the fake bot: the bot's part is filled in; the monitor's parts are unknown
     (no Prometheus, no Alertmanager, no systemd here) and the exit status says so."""
     monkeypatch.setattr(status, "run", _no_tools)
+    monkeypatch.setattr(status, "get_json", _no_monitor)
     with FakeFreqtrade() as fake:
         pw = tmp_path / "a.password"
         pw.write_text("monitor-pw\n")
@@ -113,6 +115,7 @@ def test_main_asks_the_bot_through_freqtrade_client(tmp_path: Path, capsys, monk
 
 def test_main_reports_an_api_failure(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setattr(status, "run", _no_tools)
+    monkeypatch.setattr(status, "get_json", _no_monitor)
     with FakeFreqtrade() as fake:
         pw = tmp_path / "a.password"
         pw.write_text("wrong\n")
@@ -125,3 +128,7 @@ def test_main_reports_an_api_failure(tmp_path: Path, capsys, monkeypatch):
 
 def _no_tools(cmd: list[str]) -> str:
     raise FileNotFoundError(cmd[0])
+
+
+def _no_monitor(url: str, login: object) -> object:
+    raise ConnectionRefusedError(url)

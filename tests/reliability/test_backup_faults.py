@@ -25,7 +25,7 @@ NODE_EXPORTER = "http://127.0.0.1:9100/metrics"
 
 def backup_metrics() -> dict[str, float]:
     """The backup job's status as node-exporter serves it to Prometheus."""
-    answer = stack.http(NODE_EXPORTER)
+    answer = stack.monitor_http(NODE_EXPORTER)
     assert answer.status == 200, f"node-exporter does not answer: {answer}"
     values: dict[str, float] = {}
     for line in answer.body.splitlines():

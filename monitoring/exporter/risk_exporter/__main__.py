@@ -10,13 +10,14 @@ import time
 from collections.abc import Sequence
 from functools import partial
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from .client import make_client
 from .collector import RiskCollector
 from .config import Config, load_config
 from .poller import BotState, FundingRates, poll_once, run_forever
 from .state import PeakStore
+from .webauth import basic_auth, serve
 
 log = logging.getLogger("risk_exporter")
 
@@ -77,8 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server, _thread = start_http_server(cfg.listen_port, addr=cfg.listen_address, registry=registry)
-    log.info("listening on %s:%d, %d bot(s)", cfg.listen_address, cfg.listen_port, len(cfg.bots))
+    app = make_wsgi_app(registry)
+    if cfg.web_auth is not None:
+        # Read once: a new password (the role writes it) comes with a restart.
+        app = basic_auth(app, cfg.web_auth.username, cfg.web_auth.password())
+    server, _thread = serve(app, cfg.listen_address, cfg.listen_port)
+    log.info(
+        "listening on %s:%d (%s), %d bot(s)",
+        cfg.listen_address,
+        cfg.listen_port,
+        "basic auth" if cfg.web_auth is not None else "no login",
+        len(cfg.bots),
+    )
     start_pollers(cfg, states, funding, stop)
     stop.wait()
     server.shutdown()

@@ -112,6 +112,23 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class WebAuthConfig:
+    """The login /metrics requires (the monitoring's web login, see docs/monitoring.md)."""
+
+    username: str
+    password_file: Path
+
+    def password(self) -> str:
+        try:
+            password = self.password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"web_auth.password_file {self.password_file}: {exc}") from exc
+        if not password:
+            raise ConfigError(f"web_auth.password_file {self.password_file} is empty")
+        return password
+
+
+@dataclass(frozen=True)
 class FundingConfig:
     enabled: bool = False
     exchange_url: str = "https://fapi.binance.com"
@@ -134,6 +151,7 @@ class Config:
     log_limit: int = 200
     leverage_tiers_file: Path | None = None
     leverage_tiers: LeverageTiers = field(default_factory=lambda: LeverageTiers(None))
+    web_auth: WebAuthConfig | None = None  # None: /metrics without a login
 
     def mm_rate(self, pair: str) -> float:
         return self.maintenance_margin_rates.get(pair, self.default_maintenance_margin_rate)
@@ -213,6 +231,14 @@ def _bot(raw: dict[str, Any]) -> BotConfig:
     )
 
 
+def _web_auth(raw: Any) -> WebAuthConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw.get("username") or not raw.get("password_file"):
+        raise ConfigError("web_auth needs username and password_file")
+    return WebAuthConfig(username=str(raw["username"]), password_file=Path(raw["password_file"]))
+
+
 def parse_config(raw: dict[str, Any]) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("config must be a mapping")
@@ -234,6 +260,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         "state_file": _opt_path(raw, "state_file"),
         "backup_status_file": _opt_path(raw, "backup_status_file"),
         "leverage_tiers_file": _opt_path(raw, "leverage_tiers_file"),
+        "web_auth": _web_auth(raw.get("web_auth")),
         "maintenance_margin_rates": {
             str(k): float(v) for k, v in (raw.get("maintenance_margin_rates") or {}).items()
         },

@@ -4,22 +4,27 @@ Whether each bot's unit runs, its mode and strategy, its open positions (side, l
 distance to liquidation, profit, funding), today's realised P&L, the governor's drawdown
 against its limit, and the alerts firing now. The bots are asked through freqtrade-client
 with the exporter's own configuration (the bots' URLs and the monitor's login); the
-governor's figures through `promtool query`, the alerts through `amtool`: Prometheus's and
-Alertmanager's own clients, already on the server. Read-only; run as root (the login is in
-root/risk-exporter-only files): `sudo ft-status`, or `--json` for scripts.
+governor's figures from Prometheus's query API, the alerts from Alertmanager's, both with the
+monitoring's web login (the exporter's `web_auth`). Not through promtool/amtool: Debian 12's
+promtool 2.42 cannot send a login, and one on its command line would be seen by every local
+user. Read-only; run as root (the logins are in root/risk-exporter-only files):
+`sudo ft-status`, or `--json` for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import subprocess
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .client import BotApiError, checked, make_client
-from .config import BotConfig, load_config
+from .config import BotConfig, ConfigError, WebAuthConfig, load_config
 
 # The governor's figures per bot, as the exporter publishes them (governor.py).
 GOVERNOR_METRICS = {
@@ -92,7 +97,7 @@ def today_pnl(daily: Any) -> float | None:
 
 
 def vector_by_bot(result: Any) -> dict[str, float]:
-    """promtool's JSON answer to an instant query: [{"metric": {...}, "value": [t, "v"]}]."""
+    """An instant query's result vector: [{"metric": {...}, "value": [t, "v"]}]."""
     out: dict[str, float] = {}
     for sample in result if isinstance(result, list) else []:
         bot = sample.get("metric", {}).get("bot")
@@ -102,7 +107,8 @@ def vector_by_bot(result: Any) -> dict[str, float]:
 
 
 def firing(alerts: Any) -> list[Alert]:
-    """amtool's JSON list of alerts, reduced to the active ones (not silenced or inhibited)."""
+    """Alertmanager's list of alerts (API v2), reduced to the active ones (not silenced or
+    inhibited)."""
     out = []
     for a in alerts if isinstance(alerts, list) else []:
         if a.get("status", {}).get("state", "active") != "active":
@@ -184,24 +190,44 @@ def ask_bot(bot: BotConfig, status: BotStatus, timeout: float) -> None:
         status.error = str(exc)[:200]
 
 
-def governor(prometheus: str) -> dict[str, dict[str, float]]:
+Login = tuple[str, str] | None  # (user, password) for Prometheus and Alertmanager
+
+
+def get_json(url: str, login: Login) -> Any:
+    """One GET to Prometheus or Alertmanager on loopback (tests replace it)."""
+    request = urllib.request.Request(url)
+    if login is not None:
+        token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=20) as answer:
+        return json.load(answer)
+
+
+def web_login(web_auth: WebAuthConfig | None) -> Login:
+    if web_auth is None:
+        return None
+    try:
+        return web_auth.username, web_auth.password()
+    except ConfigError:  # not root? the figures show as unknown, the bots' part still works
+        return None
+
+
+def governor(prometheus: str, login: Login) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for key, metric in GOVERNOR_METRICS.items():
+        url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': metric})}"
         try:
-            answer = run(["promtool", "query", "instant", "-o", "json", prometheus, metric])
-            out[key] = vector_by_bot(json.loads(answer))
-        except (OSError, subprocess.SubprocessError, ValueError):
+            out[key] = vector_by_bot(get_json(url, login)["data"]["result"])
+        except (OSError, ValueError, KeyError, TypeError):
             out[key] = {}
     return out
 
 
-def alerts(alertmanager: str) -> list[Alert] | None:
+def alerts(alertmanager: str, login: Login) -> list[Alert] | None:
+    url = f"{alertmanager}/api/v2/alerts?active=true&silenced=false&inhibited=false"
     try:
-        answer = run(
-            ["amtool", "alert", "query", "-o", "json", f"--alertmanager.url={alertmanager}"]
-        )
-        return firing(json.loads(answer))
-    except (OSError, subprocess.SubprocessError, ValueError):
+        return firing(get_json(url, login))
+    except (OSError, ValueError):
         return None
 
 
@@ -213,7 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="one JSON document instead of text")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
-    gov = governor(args.prometheus)
+    login = web_login(cfg.web_auth)
+    gov = governor(args.prometheus.rstrip("/"), login)
     bots = []
     for bot in cfg.bots:
         status = BotStatus(name=bot.name, unit=unit_state(bot.name))
@@ -223,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         halted = gov["halted"].get(bot.name)
         status.halted = None if halted is None else halted > 0
         bots.append(status)
-    now_firing = alerts(args.alertmanager)
+    now_firing = alerts(args.alertmanager.rstrip("/"), login)
     if args.json:
         doc = {
             "bots": [asdict(b) for b in bots],

@@ -6,6 +6,7 @@ checked here too.
 """
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -23,9 +24,23 @@ PORTS = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "risk-
 DEADLINE = 180
 
 
+# The monitoring's web login (roles/monitoring): user name of the role's default, password
+# read on the server as root. curl gets both on stdin (-K -), never on a command line.
+MONITOR_LOGIN = (
+    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
+    "curl -fsS --max-time 10 -K - "
+)
+
+
+def monitor_get(host, url):
+    """GET from Prometheus, Alertmanager or an exporter, with the web login."""
+    with host.sudo():
+        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
+
+
 def metrics(host):
     # curl is on the site host (role common).
-    return host.check_output("curl -fsS --max-time 10 http://127.0.0.1:9110/metrics")
+    return monitor_get(host, "http://127.0.0.1:9110/metrics")
 
 
 @pytest.mark.parametrize(
@@ -35,6 +50,14 @@ def metrics(host):
 def test_monitoring_services_active(host, service):
     assert host.service(service).is_running
     assert host.service(service).is_enabled
+
+
+@pytest.mark.parametrize("port", PORTS.values())
+def test_monitoring_asks_for_the_web_login(host, port):
+    url = f"http://127.0.0.1:{port}/metrics"
+    code = host.check_output(f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 10 {url}")
+    assert code == "401", f"{port} answers without the login: HTTP {code}"
+    assert "# TYPE" in monitor_get(host, url)
 
 
 @pytest.mark.parametrize("port", PORTS.values())
@@ -115,7 +138,7 @@ def test_prometheus_scrapes_the_exporter(host):
     deadline = time.monotonic() + 90
     health = {}
     while time.monotonic() < deadline:
-        out = host.check_output("curl -fsS --max-time 10 http://127.0.0.1:9090/api/v1/targets")
+        out = monitor_get(host, "http://127.0.0.1:9090/api/v1/targets")
         targets = json.loads(out)["data"]["activeTargets"]
         health = {t["labels"]["job"]: t["health"] for t in targets}
         if health.get("risk-exporter") == "up" and health.get("node") == "up":

@@ -2,6 +2,7 @@
 governor's figures through Prometheus, the alerts through Alertmanager."""
 
 import json
+import shlex
 
 import pytest
 from conftest import forced_position, wait_for
@@ -14,6 +15,20 @@ STRATEGIES = {"rossc": "RossCameronFuturesStrategy", "airisk": "FuturesAIRiskStr
 def open_position(host):
     with forced_position(host, PORT, BOT, PAIR, "long") as trade:
         yield trade
+
+
+# The monitoring's web login (roles/monitoring): user name of the role's default, password
+# read on the server as root. curl gets both on stdin (-K -), never on a command line.
+MONITOR_LOGIN = (
+    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
+    "curl -fsS --max-time 10 -K - "
+)
+
+
+def monitor_get(host, url):
+    """GET from Prometheus, Alertmanager or an exporter, with the web login."""
+    with host.sudo():
+        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
 
 
 def ft_status(host, *args):
@@ -42,13 +57,11 @@ def test_status_shows_every_bot_with_its_position_drawdown_and_alerts(host, open
     liq, rate = open_position["liquidation_price"], open_position["current_rate"]
     assert shown["liquidation_distance"] == pytest.approx((rate - liq) / rate, rel=0.05)
     # The alerts are Alertmanager's own list of active ones.
-    with host.sudo():
-        active = json.loads(
-            host.check_output(
-                "curl -fsS 'http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false"
-                "&inhibited=false'"
-            )
+    active = json.loads(
+        monitor_get(
+            host, "http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibited=false"
         )
+    )
     assert doc["alerts"] is not None
     names = sorted(a["labels"]["alertname"] for a in active)
     assert sorted(a["name"] for a in doc["alerts"]) == names

@@ -7,6 +7,7 @@ liquidation price, the last waits for the Telegram message.
 """
 
 import json
+import shlex
 import socket
 import time
 from pathlib import Path
@@ -30,15 +31,46 @@ NEAR_LIQUIDATION = 95_000.0
 # An alert's path: exporter poll (15 s) + scrape (15 s) + evaluation (15 s) + `for: 1m` +
 # Alertmanager's critical group_wait (10 s); the deadline leaves room for a loaded machine.
 ALERT_DEADLINE = 300
+# The web login (role defaults): the password is made on the host, root only.
+WEB_USER = "monitoring"
+WEB_PASSWORD_FILE = "/etc/monitoring-auth/password"
+MONITORING_PORTS = {9090, 9093, 9100, 9110}
+
+# The minimal test image has no curl: one GET with the system Python, inside the container.
+# With `login`, the web login read there as root from its file: never on a command line.
+# Prints the status, a tab, the WWW-Authenticate challenge, a newline, then the body.
+_GET = r"""
+import base64, sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[2]:
+    password = open(sys.argv[3]).read().strip()
+    token = base64.b64encode((sys.argv[2] + ":" + password).encode()).decode()
+    req.add_header("Authorization", "Basic " + token)
+try:
+    with urllib.request.urlopen(req, timeout=10) as f:
+        status, challenge, body = f.status, "", f.read()
+except urllib.error.HTTPError as e:
+    status, challenge, body = e.code, e.headers.get("WWW-Authenticate", ""), e.read()
+print(f"{status}\t{challenge}")
+sys.stdout.write(body.decode())
+"""
+
+
+def request(host, url, login=True, user=WEB_USER):
+    """(status, WWW-Authenticate, body) of a GET made inside the container."""
+    args = " ".join(shlex.quote(a) for a in (url, user if login else "", WEB_PASSWORD_FILE))
+    with host.sudo():
+        out = host.check_output(f"python3 -c {shlex.quote(_GET)} {args}")
+    head, _, body = out.partition("\n")
+    status, _, challenge = head.partition("\t")
+    return int(status), challenge, body
 
 
 def get(host, url):
-    # The minimal test image has no curl: fetch with the system Python.
-    script = (
-        "import sys, urllib.request; "
-        "print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())"
-    )
-    return host.check_output(f"python3 -c '{script}' {url}")
+    status, _, body = request(host, url)
+    # The login goes only to the monitoring; the fixtures answer without one.
+    assert status == 200, f"{url}: HTTP {status}"
+    return body
 
 
 def get_json(host, url):
@@ -60,7 +92,9 @@ def wait_for(check, timeout, what, every=3.0):
 
 
 def telegram_messages(host):
-    return get_json(host, "http://127.0.0.1:8443/_messages")
+    status, _, body = request(host, "http://127.0.0.1:8443/_messages", login=False)
+    assert status == 200, status
+    return json.loads(body)
 
 
 def liquidation_texts(host, bot, after=0):
@@ -212,6 +246,82 @@ def test_leverage_tiers_read_through_the_current_release(host):
         host.run_expect([0], f"runuser -u risk-exporter -- test -r {path}")
     else:
         assert "leverage_tiers_file" not in cfg
+
+
+WEB_URLS = {
+    "prometheus": "http://127.0.0.1:9090/api/v1/targets",
+    "alertmanager": "http://127.0.0.1:9093/api/v2/alerts",
+    "node-exporter": "http://127.0.0.1:9100/metrics",
+    "risk-exporter": "http://127.0.0.1:9110/metrics",
+}
+
+
+@pytest.mark.parametrize("name", WEB_URLS)
+def test_web_login_is_required(host, name):
+    url = WEB_URLS[name]
+    status, challenge, body = request(host, url, login=False)
+    assert status == 401, f"{name} answers without the login: {status}"
+    assert challenge.lower().startswith("basic"), challenge
+    assert "risk_" not in body and "node_" not in body and "activeTargets" not in body
+    # Another user with the right password: refused too.
+    assert request(host, url, user="admin")[0] == 401
+    # Prometheus's and Alertmanager's readiness (the role's own check) too.
+    if name in ("prometheus", "alertmanager"):
+        ready = url.split("/api/")[0] + "/-/ready"
+        assert request(host, ready, login=False)[0] == 401
+        assert request(host, ready)[0] == 200
+    status, _, body = request(host, url)
+    assert status == 200, f"{name} refuses the login: {status}"
+
+
+def test_web_login_files_are_private_and_in_no_config(host):
+    with host.sudo():
+        directory = host.file("/etc/monitoring-auth")
+        assert (directory.user, directory.group, directory.mode) == ("root", "root", 0o700)
+        master = host.file(WEB_PASSWORD_FILE)
+        assert (master.user, master.group, master.mode) == ("root", "root", 0o600)
+        password = master.content_string.strip()
+        # Generated: 32 letters and digits.
+        assert len(password) == 32 and password.isalnum(), len(password)
+        copies = {
+            "/etc/prometheus/web-auth.password": "prometheus",
+            "/etc/risk-exporter/web.password": "risk-exporter",
+        }
+        for path, group in copies.items():
+            f = host.file(path)
+            assert (f.user, f.group, f.mode) == ("root", group, 0o640), path
+            assert f.content_string.strip() == password, path
+        web = host.file("/etc/prometheus/web.yml")
+        assert (web.user, web.group, web.mode) == ("root", "prometheus", 0o640)
+        users = yaml.safe_load(web.content_string)["basic_auth_users"]
+        assert list(users) == [WEB_USER] and users[WEB_USER].startswith("$2b$10$")
+        for path in (
+            "/etc/prometheus/web.yml",
+            "/etc/prometheus/prometheus.yml",
+            "/etc/risk-exporter/config.yml",
+            "/etc/default/prometheus",
+        ):
+            assert password not in host.file(path).content_string, path
+        # Not in the journal (the role's tasks are no_log; the services never print it).
+        journal = host.check_output("journalctl -q --no-pager -o cat")
+        assert password not in journal
+    prom = yaml.safe_load(host.file("/etc/prometheus/prometheus.yml").content_string)
+    login = {"username": WEB_USER, "password_file": "/etc/prometheus/web-auth.password"}
+    assert all(job["basic_auth"] == login for job in prom["scrape_configs"])
+    assert prom["alerting"]["alertmanagers"][0]["basic_auth"] == login
+    cfg = yaml.safe_load(host.file("/etc/risk-exporter/config.yml").content_string)
+    assert cfg["web_auth"] == {
+        "username": WEB_USER,
+        "password_file": "/etc/risk-exporter/web.password",
+    }
+
+
+def test_web_login_is_on_no_command_line(host):
+    with host.sudo():
+        password = host.file(WEB_PASSWORD_FILE).content_string.strip()
+        cmdlines = host.check_output("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' || true")
+    assert password not in cmdlines
+    assert "--web.config.file=/etc/prometheus/web.yml" in cmdlines
 
 
 def test_exporter_reports_the_fake_bots_positions(host):
