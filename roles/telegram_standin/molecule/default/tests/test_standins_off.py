@@ -1,0 +1,105 @@
+"""Both stand-ins switched off on a host that ran them (prepare.yml: the rehearsal settings,
+on; converge.yml: a real server's, off): nothing of either is left. No trust in the test CA
+(system bundle, drop-ins), no api.telegram.org on the box, no units, processes, ports, nft
+table, users or folders; the probe client, restarted, runs without SSL_CERT_FILE and keeps
+its own drop-in. The roles are applied by site.yml on every host, so that a converge with
+the stand-ins off does this on a real server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SITE = Path(__file__).resolve().parents[5] / "site.yml"
+TEST_CA = "/root/standin-test-ca.crt"  # prepare.yml's copy of the CA, outside the role's files
+BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+UNITS = ["telegram-standin", "replay-exchange"]
+
+
+def _pem_body(pem: str) -> str:
+    return "".join(line for line in pem.splitlines() if line and not line.startswith("-----"))
+
+
+def test_site_applies_the_stand_in_roles_on_every_host() -> None:
+    plays = yaml.safe_load(SITE.read_text())
+    roles = {r["role"]: r for play in plays for r in play.get("roles", [])}
+    for role in ("replay_exchange", "telegram_standin"):
+        assert "when" not in roles[role], f"site.yml skips {role} when it is off"
+
+
+def test_test_ca_is_not_trusted(host: Any) -> None:
+    ca = host.file(TEST_CA)
+    assert ca.exists, "prepare.yml kept no copy of the test CA"
+    assert _pem_body(ca.content_string) not in _pem_body(host.file(BUNDLE).content_string)
+    assert not host.file("/usr/local/share/ca-certificates/telegram-standin-ca.crt").exists
+    assert not host.file("/etc/ssl/certs/telegram-standin-ca.pem").exists
+    assert not host.run(f"grep -rlF {_pem_body(ca.content_string)[:64]} /etc/ssl/certs/").stdout
+    verify = host.run(f"openssl verify -CAfile {BUNDLE} {TEST_CA}")
+    assert verify.rc != 0, verify.stdout
+
+
+def test_api_name_is_not_on_the_box(host: Any) -> None:
+    assert "api.telegram.org" not in host.file("/etc/hosts").content_string
+    resolved = host.run("getent hosts api.telegram.org")
+    assert not resolved.stdout.startswith("127."), resolved.stdout
+
+
+def test_no_drop_in_is_left_and_clients_restarted(host: Any) -> None:
+    with host.sudo():
+        found = host.check_output("find /etc/systemd/system -name 'telegram-standin-ca.conf'")
+    assert found == ""
+    # The folder the role made for freqtrade@ goes; the probe's keeps its own drop-in.
+    assert not host.file("/etc/systemd/system/freqtrade@.service.d").exists
+    assert host.file("/etc/systemd/system/standin-probe.service.d/keep.conf").exists
+    probe = host.service("standin-probe")
+    assert probe.is_running
+    env = host.check_output("systemctl show -p Environment --value standin-probe").split()
+    assert env == ["PROBE_KEEP=1"]
+    pid = host.check_output("systemctl show -p MainPID --value standin-probe")
+    with host.sudo():
+        environ = host.file(f"/proc/{pid}/environ").content_string.split("\0")
+    assert "PROBE_KEEP=1" in environ
+    assert not [v for v in environ if v.startswith("SSL_CERT_FILE=")], "probe not restarted"
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_no_unit_is_left(host: Any, unit: str) -> None:
+    assert not host.file(f"/etc/systemd/system/{unit}.service").exists
+    assert not host.file(f"/etc/systemd/system/multi-user.target.wants/{unit}.service").exists
+    state = host.check_output(f"systemctl show -p LoadState,ActiveState --value {unit}")
+    assert state.split() == ["not-found", "inactive"]
+
+
+def test_nothing_runs_listens_or_redirects(host: Any) -> None:
+    # '[t]': the pattern must not match the shell that runs pgrep.
+    for script in ("[t]elegram_standin.py", "[r]eplay_exchange"):
+        assert host.run(f"pgrep -f '{script}'").rc == 1, script
+    for socket in ("tcp://127.0.0.1:8090", "tcp://127.0.0.2:8443"):
+        assert not host.socket(socket).is_listening, socket
+    with host.sudo():
+        assert host.run("nft list table ip telegram_standin").rc != 0
+        assert "telegram_standin" not in host.check_output("nft list tables")
+
+
+@pytest.mark.parametrize("name", ["telegram-standin", "replay-exchange"])
+def test_no_user_or_group_is_left(host: Any, name: str) -> None:
+    assert not host.user(name).exists
+    assert not host.group(name).exists
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/opt/telegram-standin",
+        "/etc/telegram-standin",
+        "/var/lib/telegram-standin",
+        "/opt/replay-exchange",
+        "/etc/replay-exchange",
+        "/var/lib/replay-exchange",
+    ],
+)
+def test_no_folder_is_left(host: Any, path: str) -> None:
+    assert not host.file(path).exists
