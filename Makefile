@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 DISTS := bookworm trixie
 
-.PHONY: help rehearsal rehearsal-down status test lint pytest molecule pytest-and-molecule host images venv vault lock clean
+.PHONY: help rehearsal rehearsal-down status test lint pytest molecule pytest-and-molecule host images venv vault lock lock-freqtrade clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ lock: ## Re-resolve requirements/dev.in into the pinned requirements/dev.txt
 	rm -rf .cache/lockvenv && $(PYTHON) -m venv .cache/lockvenv
 	.cache/lockvenv/bin/pip install --quiet -r requirements/dev.in
 	.cache/lockvenv/bin/pip freeze --exclude-editable > requirements/dev.txt
+
+lock-freqtrade: venv ## Re-resolve the release venvs' hash-pinned locks (roles/freqtrade/files/requirements)
+	tools/lock-freqtrade.sh $$(sed -n 's/^freqtrade_version: *"\(.*\)"$$/\1/p' roles/freqtrade/defaults/main.yml)
 
 lint: venv ## yamllint, ansible-lint (production), ruff, syntax check
 	yamllint --strict .
