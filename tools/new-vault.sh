@@ -5,8 +5,9 @@
 # chat id), encrypted with ansible-vault before it takes its name. Fill in the rest with
 # `ansible-vault edit`; the playbook refuses any CHANGE-ME it needs.
 # Usage: tools/new-vault.sh inventories/<yours> [BOT...]
-#   BOT...  bots that get their own Telegram token (CHANGE-ME); without any, every bot uses
-#           vault_telegram_token (fine for one bot: Telegram allows one poller per token).
+#   BOT...  the inventory's bots: each gets its own API password and Telegram token
+#           (CHANGE-ME); without any, the one bot uses vault_api_server_password and
+#           vault_telegram_token (two bots may share neither).
 # The vault password: asked twice by ansible-vault, or from ANSIBLE_VAULT_PASSWORD_FILE.
 set -euo pipefail
 inventory=${1:?usage: tools/new-vault.sh inventories/<yours> [BOT...]}
@@ -33,8 +34,12 @@ trap 'rm -f "$plain"' EXIT
     echo "vault_telegram_bot_tokens:               # one @BotFather bot per freqtrade bot"
     for bot in "$@"; do echo "  $bot: \"CHANGE-ME\""; done
   fi
-  echo "# Made up here, random (FreqUI's login is freqtrade_api_username with this password):"
+  echo "# Made up here, random (FreqUI's login: freqtrade_api_username with the bot's password):"
   echo "vault_api_server_password: \"$(rand 24)\""
+  if [ $# -gt 0 ]; then
+    echo "vault_api_server_passwords:              # each bot's own FreqUI / API login"
+    for bot in "$@"; do echo "  $bot: \"$(rand 24)\""; done
+  fi
   echo "vault_api_server_jwt_secret: \"$(rand 48)\""
   echo "vault_api_server_ws_token: \"$(rand 32)\""
   echo "vault_backup_restic_password: \"$(rand 32)\""

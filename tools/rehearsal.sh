@@ -47,8 +47,9 @@ Rehearsal server: container $NAME ($IMAGE), converged by site.yml -i inventories
   journal:          docker exec $NAME journalctl -e
   HTTP / HTTPS:     http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT (nginx: a path per bot, e.g. /rossc/; self-signed certificate)
   FreqUI:           https://127.0.0.1:$HTTPS_PORT/ (accept the self-signed certificate once)
-    log in as:      user trader (freqtrade_api_username); the password is vault_api_server_password in
-                    the rehearsal's vault: .venv/bin/ansible-vault view --vault-password-file .cache/vault/pass .cache/vault/vault.yml
+    log in as:      user trader (freqtrade_api_username); each bot has its own password, under
+                    vault_api_server_passwords in the rehearsal's vault:
+                    .venv/bin/ansible-vault view --vault-password-file .cache/vault/pass .cache/vault/vault.yml
     the other bots: in FreqUI's bot list, add https://127.0.0.1:$HTTPS_PORT/<bot> (bots: inventories/rehearsal/group_vars/all/main.yml)
     look at:        the open trades and their P&L, the bot's state and the log; the bots trade dry-run
                     on the local exchange, which replays real Binance data

@@ -19,7 +19,7 @@ umask 077
 trap 'rm -f "$dir/vault.yml.tmp"' EXIT
 # Keys that later versions of this script added: a vault made before them gets them appended
 # (checked once per vault change; the stamp records what was checked).
-added_keys="vault_telegram_bot_tokens"
+added_keys="vault_telegram_bot_tokens vault_api_server_passwords"
 stamp="$dir/keys.checked"
 if [ ! -s "$dir/vault.yml" ]; then
   rand 32 > "$dir/pass"
@@ -48,6 +48,16 @@ if [ -s "$dir/vault.yml.tmp" ]; then
 vault_telegram_bot_tokens:
   rossc: "1000000002:$(rand 26)"
   airisk: "1000000003:$(rand 26)"
+VAULT
+    changed=1
+  fi
+  # An API password per bot of the rehearsal (one bot's login opens no other bot).
+  if ! grep -q '^vault_api_server_passwords:' "$dir/vault.yml.tmp"; then
+    [ -z "$(tail -c1 "$dir/vault.yml.tmp")" ] || echo >> "$dir/vault.yml.tmp"
+    cat >> "$dir/vault.yml.tmp" <<VAULT
+vault_api_server_passwords:
+  rossc: "$(rand 24)"
+  airisk: "$(rand 24)"
 VAULT
     changed=1
   fi

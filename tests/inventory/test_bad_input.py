@@ -66,10 +66,36 @@ def _vault(**values: Any) -> Callable[[Vars, Vars], None]:
 
 
 def _live(gv: Vars, _vault: Vars) -> None:
-    """Live mode on a server without the stand-ins, as a real server has it."""
+    """Live mode on a server without the stand-ins, as a real server has it, every bot
+    confirmed for it."""
     gv["freqtrade_mode"] = "live"
     gv["replay_exchange_enabled"] = False
     gv["telegram_standin_enabled"] = False
+    gv["freqtrade_live_confirmed_bots"] = [bot["name"] for bot in gv["freqtrade_bots"]]
+
+
+def _live_confirming(names: list[str]) -> Callable[[Vars, Vars], None]:
+    """Live mode as _live, with only these bots confirmed."""
+
+    def change(gv: Vars, vault: Vars) -> None:
+        _live(gv, vault)
+        gv["freqtrade_live_confirmed_bots"] = names
+
+    return change
+
+
+def _api_passwords(**passwords: Any) -> Callable[[Vars, Vars], None]:
+    """Set entries of vault_api_server_passwords (bot name -> password)."""
+
+    def change(_gv: Vars, vault: Vars) -> None:
+        vault["vault_api_server_passwords"].update(passwords)
+
+    return change
+
+
+def _api_passwords_removed(_gv: Vars, vault: Vars) -> None:
+    """The vault as it was before per-bot passwords: both bots on the shared one."""
+    del vault["vault_api_server_passwords"]
 
 
 def _live_with_standins(gv: Vars, _vault: Vars) -> None:
@@ -131,6 +157,7 @@ def _telegram_unlisted_bot_shares(_gv: Vars, vault: Vars) -> None:
 
 
 SAME_TOKEN = f"1000000009:{secrets.token_urlsafe(26)}"
+SAME_PASSWORD = secrets.token_urlsafe(24)
 SHARED_TOKEN_REFUSAL = ("freqtrade_telegram_tokens", "vault_telegram_bot_tokens", "409 Conflict")
 
 
@@ -139,13 +166,14 @@ def _no_strategy(gv: Vars, _vault: Vars) -> None:
 
 
 def _rename_bot(index: int, name: str) -> Callable[[Vars, Vars], None]:
-    """Rename a bot, and its Telegram token with it (so only the name can be at fault)."""
+    """Rename a bot, and its Telegram token and API password with it (so only the name can
+    be at fault)."""
 
     def change(gv: Vars, vault: Vars) -> None:
         old = gv["freqtrade_bots"][index]["name"]
         gv["freqtrade_bots"][index]["name"] = name
-        tokens = vault["vault_telegram_bot_tokens"]
-        tokens[name] = tokens.pop(old)
+        for per_bot in (vault["vault_telegram_bot_tokens"], vault["vault_api_server_passwords"]):
+            per_bot[name] = per_bot.pop(old)
 
     return change
 
@@ -276,6 +304,41 @@ CASES = [
         ("freqtrade_exchange_key", "freqtrade_exchange_secret"),
     ),
     Case(
+        "live-without-confirming-a-bot",
+        _live_confirming(["rossc"]),
+        ("freqtrade_mode is live", "freqtrade_live_confirmed_bots does not name airisk"),
+    ),
+    Case(
+        "live-confirming-no-such-bot",
+        _live_confirming(["rossc", "airisk", "rosc"]),
+        ("freqtrade_live_confirmed_bots", "names rosc", "not in freqtrade_bots"),
+    ),
+    Case(
+        "bots-share-the-one-api-password",
+        _api_passwords_removed,
+        ("freqtrade_api_passwords (vault_api_server_passwords)", "bots airisk, rossc would share"),
+    ),
+    Case(
+        "bots-given-the-same-api-password",
+        _api_passwords(rossc=SAME_PASSWORD, airisk=SAME_PASSWORD),
+        ("freqtrade_api_passwords (vault_api_server_passwords)", "bots airisk, rossc would share"),
+    ),
+    Case(
+        "bot-api-password-placeholder",
+        _api_passwords(airisk="CHANGE-ME-at-least-16-chars"),
+        ("freqtrade_api_passwords.airisk (vault_api_server_passwords.airisk)", "at least 16"),
+    ),
+    Case(
+        "bot-api-password-short",
+        _api_passwords(rossc=secrets.token_hex(6)),
+        ("freqtrade_api_passwords.rossc (vault_api_server_passwords.rossc)", "at least 16"),
+    ),
+    Case(
+        "api-password-for-no-such-bot",
+        _api_passwords(rosc=secrets.token_urlsafe(24)),
+        ("freqtrade_api_passwords (vault_api_server_passwords)", "no bot is named rosc"),
+    ),
+    Case(
         "live-with-the-stand-ins",
         _live_with_standins,
         ("freqtrade_mode is live", "replay_exchange_enabled and telegram_standin_enabled"),
@@ -364,6 +427,10 @@ def _vault_values() -> Vars:
         "vault_telegram_bot_tokens": {
             "rossc": f"1000000002:{secrets.token_urlsafe(26)}",
             "airisk": f"1000000003:{secrets.token_urlsafe(26)}",
+        },
+        "vault_api_server_passwords": {
+            "rossc": secrets.token_urlsafe(24),
+            "airisk": secrets.token_urlsafe(24),
         },
     }
 

@@ -266,7 +266,7 @@ def test_no_secret_in_world_readable_files() -> None:
 # Secrets a service's own user must read, and why; any other secret readable by a non-root
 # user (beyond the world-readable files above) fails the scan below.
 SERVICE_USER_SECRETS = {
-    # The exporter logs in to the bots' API (one login for now: docs/monitoring.md).
+    # The exporter logs in to each bot's API with that bot's own password (docs/monitoring.md).
     ("risk-exporter", "/etc/risk-exporter/*.password", "vault_api_server_password"),
     # Alertmanager sends the alerts to Telegram with the shared bot token.
     ("prometheus", "/etc/prometheus/alertmanager.yml", "vault_telegram_token"),

@@ -82,7 +82,7 @@ def test_no_credentials_no_access(door: str, same_process: object) -> None:
 )
 @pytest.mark.parametrize("root", [BASE, f"https://127.0.0.1/{BOT}", "https://127.0.0.1"])
 def test_path_traversal_in_the_url_gets_nothing(root: str, path: str, same_process: object) -> None:
-    answer = stack.http(root + path, user=stack.api_user())
+    answer = stack.http(root + path, user=stack.api_user(BOT))
     assert "root:x:0:0" not in answer.body, f"{path} served /etc/passwd"
     # The UI's catch-all may answer 200 with its own page; anything else must be a 4xx.
     if answer.status == 200:

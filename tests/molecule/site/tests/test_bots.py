@@ -2,6 +2,7 @@
 
 import ipaddress
 import json
+import shlex
 
 import pytest
 
@@ -102,3 +103,37 @@ def test_local_exchange_serves_markets(host):
     info = json.loads(host.check_output("curl -fsS http://127.0.0.1:8090/fapi/v1/exchangeInfo"))
     symbols = {s["symbol"] for s in info["symbols"]}
     assert {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT"} <= symbols
+
+
+def status_with(host, port: int, env_file: str, how: str) -> str:
+    """HTTP status of GET /api/v1/status on the bot at port, with the credentials of the bot
+    whose env file is given: its password (how=password) or a login token it issued
+    (how=token). Secrets go to curl in a config on stdin, never on a command line."""
+    own_port = {f"/etc/freqtrade/{b}.env": p for b, p in BOTS.items()}[env_file]
+    login = (
+        f'printf \'user = "trader:%s"\\n\' "$FREQTRADE__API_SERVER__PASSWORD"'
+        f" | curl -sS -K - -X POST http://127.0.0.1:{own_port}/api/v1/token/login"
+        " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    )
+    auth = (
+        'printf \'user = "trader:%s"\\n\' "$FREQTRADE__API_SERVER__PASSWORD"'
+        if how == "password"
+        else f'printf \'header = "Authorization: Bearer %s"\\n\' "$({login})"'
+    )
+    script = (
+        f"set -a; . {env_file}; {auth}"
+        f" | curl -sS -o /dev/null -w '%{{http_code}}' -K - http://127.0.0.1:{port}/api/v1/status"
+    )
+    with host.sudo():
+        return host.check_output(f"sh -c {shlex.quote(script)}")
+
+
+@pytest.mark.parametrize("how", ["password", "token"])
+def test_a_bots_login_opens_that_bot_only(host, how):
+    """Each bot has its own API password and signs its login tokens with its own secret:
+    what logs in to one bot is refused by the other (401)."""
+    (a, a_port), (b, b_port) = BOTS.items()
+    for bot, port, other_port in ((a, a_port, b_port), (b, b_port, a_port)):
+        env_file = f"/etc/freqtrade/{bot}.env"
+        assert status_with(host, port, env_file, how) == "200", f"{bot}'s own {how}"
+        assert status_with(host, other_port, env_file, how) == "401", f"{bot}'s {how} elsewhere"

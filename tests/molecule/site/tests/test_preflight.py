@@ -237,3 +237,66 @@ def test_rehearsal_vault_key(host, key):
     no_secret(result, key)
     assert recap(result)["changed"] == 0
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+# The live gate (roles/freqtrade/tasks/live_gate.yml), alone: site.yml refuses live mode
+# with the stand-ins and in a container before any role, so a live converge cannot run here.
+GATE_CONFIGS = "/var/tmp/live-gate-test"
+
+
+def gate(*args: str) -> subprocess.CompletedProcess:
+    return playbook(
+        "tests/molecule/site/live_gate.yml", INSTANCE, "-e", "freqtrade_mode=live", *args,
+        timeout=600,
+    )  # fmt: skip
+
+
+def bot_configs(host) -> dict[str, str]:
+    paths = host.check_output("ls /etc/freqtrade/*/config.json").split()
+    return {p.split("/")[3]: host.file(p).sha256sum for p in paths}
+
+
+def test_a_bot_goes_live_only_after_the_preflight(host, spare, spare_vars, test_key):
+    """The dry-run bots would go live: the gate runs the preflight first, a failing one
+    refuses, and the gate itself changes nothing."""
+    before = bot_configs(host)
+    spare.set(hedge=True)
+    refused(gate(*spare_vars), "position_mode", "hedge mode is on")
+    spare.set()
+    result = gate(*spare_vars)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    going = re.search(r"Going live: ([^;]*);", result.stdout)
+    assert going and set(going.group(1).split(", ")) == set(before), result.stdout[-3000:]
+    assert "Preflight passed" in result.stdout
+    assert recap(result)["changed"] == 0
+    no_secret(result, test_key)
+    assert bot_configs(host) == before
+
+
+def test_a_live_bot_keeps_its_trade_database(host):
+    """Bots that already run live on the live database need no preflight; one that runs
+    live on another file (e.g. a dry-run era tradesv3.sqlite) is refused by name."""
+    bots = sorted(bot_configs(host))
+    live_db = "sqlite:////var/lib/freqtrade/bots/{}/tradesv3.live.sqlite"
+    old_db = "sqlite:////var/lib/freqtrade/bots/{}/tradesv3.sqlite"
+
+    def write(db_of: dict[str, str]) -> None:
+        for bot, url in db_of.items():
+            doc = json.dumps({"dry_run": False, "db_url": url})
+            path = f"{GATE_CONFIGS}/{bot}"
+            host.check_output(f"install -d {path} && echo '{doc}' > {path}/config.json")
+
+    try:
+        write({bot: live_db.format(bot) for bot in bots})
+        result = gate("-e", f"freqtrade_config_dir={GATE_CONFIGS}")
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        assert "Going live:" not in result.stdout and "Preflight passed" not in result.stdout
+        write({bots[0]: old_db.format(bots[0])})
+        result = gate("-e", f"freqtrade_config_dir={GATE_CONFIGS}")
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, out[-3000:]
+        assert f"{bots[0]} trades live on {old_db.format(bots[0])}" in out, out[-3000:]
+        assert "freqtrade_db_filename" in out
+        assert recap(result)["changed"] == 0
+    finally:
+        host.run(f"rm -rf {GATE_CONFIGS}")
