@@ -16,11 +16,13 @@ from conftest import playbook
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
-# Live mode as a real server has it: no stand-ins (validation refuses them in live mode).
+# Live mode as a real server has it: no stand-ins (validation refuses them in live mode),
+# each bot confirmed for it.
 LIVE = (
     "-e", "freqtrade_mode=live",
     "-e", "replay_exchange_enabled=false",
     "-e", "telegram_standin_enabled=false",
+    "-e", '{"freqtrade_live_confirmed_bots": ["rossc", "airisk"]}',
 )  # fmt: skip
 
 
