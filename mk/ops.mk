@@ -9,7 +9,22 @@ OPS_VAGRANT_ENV := VAGRANT_HOME=$(CURDIR)/.cache/vagrant/home \
 VULTR_STANDIN_PORT ?= 8790
 VULTR_STANDIN_KEY ?= .cache/vultr-standin/api-key
 
-.PHONY: ops-test vagrant-validate vultr-check vultr-standin
+.PHONY: ops-test vagrant-validate vultr-check vultr-standin vm-host rehearsal-vm rehearsal-vm-down test-vm
+
+# The rehearsal in a KVM virtual machine (docs/vagrant.md). Not part of `make test`.
+VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -E env PATH=$$PATH)
+
+vm-host: host ## QEMU, libvirt (started when none runs), vagrant-libvirt; probes KVM
+	$(VM_SUDO) tools/vm-host-setup.sh
+
+rehearsal-vm: vm-host venv vault ## The rehearsal in a 2 vCPU / 4 GB KVM machine (box rebuilt when its recipe changes)
+	$(VM_SUDO) tools/vm-rehearsal.sh up
+
+rehearsal-vm-down: ## Remove the rehearsal's virtual machine
+	$(VM_SUDO) tools/vm-rehearsal.sh down
+
+test-vm: venv ## The VM stage: sandbox score, sysctl, firewall, fail2ban, reboot, idempotence (after make rehearsal-vm)
+	$(VM_SUDO) env FT_VM_TESTS=1 $(VENV)/bin/pytest -p no:cacheprovider -v tests/vm
 
 ops-test: venv ## Vagrantfile validation and vultr.yml against the local Vultr API stand-in
 	$(VENV)/bin/pytest -q tests/ops

@@ -11,7 +11,7 @@ set -euo pipefail
 work=${1:-/var/tmp/ft-vagrant-box}
 ssh_port=${FT_BOX_SSH_PORT:-2232}
 https_port=${FT_BOX_HTTPS_PORT:-9443}
-key=${VAGRANT_INSECURE_KEY:-$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant | tail -1)}
+key=${VAGRANT_INSECURE_KEY:-$(find /usr/share/rubygems-integration/all/gems -path "*/vagrant-*/keys/vagrant" | sort -V | tail -1)}
 
 [ -s "$work/pkg/box.img" ] || tar -C "$work/pkg" -xzf "$work/ft-bookworm64.box" box.img
 # A throw-away overlay: the box image itself stays pristine.

@@ -15,7 +15,7 @@ work=${1:-/var/tmp/ft-vagrant-box}
 image=${FT_BOX_IMAGE:-ft-debian:bookworm}
 apt_cache=${APT_CACHE:-http://127.0.0.1:3142}
 disk_gb=20
-vagrant_key=${VAGRANT_INSECURE_PUBKEY:-$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub | tail -1)}
+vagrant_key=${VAGRANT_INSECURE_PUBKEY:-$(find /usr/share/rubygems-integration/all/gems -path "*/vagrant-*/keys/vagrant.pub" | sort -V | tail -1)}
 root="$work/root"
 
 mkdir -p "$work"
