@@ -50,6 +50,20 @@ def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None,
     return json.loads(answer)
 
 
+# The monitoring's web login (roles/monitoring): user name of the role's default, password
+# read on the server as root. curl gets both on stdin (-K -), never on a command line.
+MONITOR_LOGIN = (
+    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
+    "curl -fsS --max-time 10 -K - "
+)
+
+
+def monitor_get(host: Any, url: str) -> str:
+    """GET from Prometheus, Alertmanager or an exporter on the box, with the web login."""
+    with host.sudo():
+        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
+
+
 @contextmanager
 def forced_position(host: Any, port: int, bot: str, pair: str, side: str) -> Iterator[Any]:
     """A dry-run futures position entered through the bot's API (its trade as /status shows

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import wait_for
+from conftest import monitor_get, wait_for
 
 REPO = Path(__file__).resolve().parents[4]
 SITE_VARS = yaml.safe_load((REPO / "inventories/rehearsal/group_vars/all/main.yml").read_text())
@@ -61,20 +61,6 @@ def _status(host: Any) -> dict[str, Any] | None:
         return json.loads(file.content_string)
     except ValueError:  # caught between the write and the rename? the rename is atomic
         return None
-
-
-# The monitoring's web login (roles/monitoring): user name of the role's default, password
-# read on the server as root. curl gets both on stdin (-K -), never on a command line.
-MONITOR_LOGIN = (
-    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
-    "curl -fsS --max-time 10 -K - "
-)
-
-
-def monitor_get(host: Any, url: str) -> str:
-    """GET from Prometheus, Alertmanager or an exporter, with the web login."""
-    with host.sudo():
-        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
 
 
 def _exporter(host: Any, name: str) -> float | None:

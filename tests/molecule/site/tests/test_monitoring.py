@@ -6,12 +6,12 @@ checked here too.
 """
 
 import json
-import shlex
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import monitor_get
 
 REPO = Path(__file__).resolve().parents[4]
 INVENTORY = REPO / "inventories/rehearsal/group_vars/all/main.yml"
@@ -22,20 +22,6 @@ PORTS = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "risk-
 # A bot that was just (re)started answers after its start-up (markets, candles); the exporter
 # polls every 15 s.
 DEADLINE = 180
-
-
-# The monitoring's web login (roles/monitoring): user name of the role's default, password
-# read on the server as root. curl gets both on stdin (-K -), never on a command line.
-MONITOR_LOGIN = (
-    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
-    "curl -fsS --max-time 10 -K - "
-)
-
-
-def monitor_get(host, url):
-    """GET from Prometheus, Alertmanager or an exporter, with the web login."""
-    with host.sudo():
-        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
 
 
 def metrics(host):

@@ -2,10 +2,9 @@
 governor's figures through Prometheus, the alerts through Alertmanager."""
 
 import json
-import shlex
 
 import pytest
-from conftest import forced_position, wait_for
+from conftest import forced_position, monitor_get, wait_for
 
 BOT, PORT, PAIR = "rossc", 8101, "SOL/USDT:USDT"
 STRATEGIES = {"rossc": "RossCameronFuturesStrategy", "airisk": "FuturesAIRiskStrategy"}
@@ -15,20 +14,6 @@ STRATEGIES = {"rossc": "RossCameronFuturesStrategy", "airisk": "FuturesAIRiskStr
 def open_position(host):
     with forced_position(host, PORT, BOT, PAIR, "long") as trade:
         yield trade
-
-
-# The monitoring's web login (roles/monitoring): user name of the role's default, password
-# read on the server as root. curl gets both on stdin (-K -), never on a command line.
-MONITOR_LOGIN = (
-    'printf \'user = "monitoring:%s"\\n\' "$(cat /etc/monitoring-auth/password)" | '
-    "curl -fsS --max-time 10 -K - "
-)
-
-
-def monitor_get(host, url):
-    """GET from Prometheus, Alertmanager or an exporter, with the web login."""
-    with host.sudo():
-        return host.check_output(MONITOR_LOGIN + shlex.quote(url))
 
 
 def ft_status(host, *args):
