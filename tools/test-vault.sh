@@ -41,26 +41,25 @@ fi
 if [ -s "$dir/vault.yml.tmp" ]; then
   changed=0
   [ -s "$dir/vault.yml" ] || changed=1
-  # A token per bot of the rehearsal (Telegram allows one getUpdates poller per token).
-  if ! grep -q '^vault_telegram_bot_tokens:' "$dir/vault.yml.tmp"; then
+  # Append a key a vault made before it lacks: add_key KEY, its YAML block on stdin.
+  add_key() {
+    if grep -q "^$1:" "$dir/vault.yml.tmp"; then cat > /dev/null; return; fi
     [ -z "$(tail -c1 "$dir/vault.yml.tmp")" ] || echo >> "$dir/vault.yml.tmp"
-    cat >> "$dir/vault.yml.tmp" <<VAULT
+    cat >> "$dir/vault.yml.tmp"
+    changed=1
+  }
+  # A token per bot of the rehearsal (Telegram allows one getUpdates poller per token).
+  add_key vault_telegram_bot_tokens <<VAULT
 vault_telegram_bot_tokens:
   rossc: "1000000002:$(rand 26)"
   airisk: "1000000003:$(rand 26)"
 VAULT
-    changed=1
-  fi
   # An API password per bot of the rehearsal (one bot's login opens no other bot).
-  if ! grep -q '^vault_api_server_passwords:' "$dir/vault.yml.tmp"; then
-    [ -z "$(tail -c1 "$dir/vault.yml.tmp")" ] || echo >> "$dir/vault.yml.tmp"
-    cat >> "$dir/vault.yml.tmp" <<VAULT
+  add_key vault_api_server_passwords <<VAULT
 vault_api_server_passwords:
   rossc: "$(rand 24)"
   airisk: "$(rand 24)"
 VAULT
-    changed=1
-  fi
   if [ "$changed" = 1 ]; then
     # Only an encrypted vault ever takes the final name.
     "$vault_cmd" encrypt --vault-password-file "$dir/pass" "$dir/vault.yml.tmp" > /dev/null
