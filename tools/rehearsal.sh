@@ -53,6 +53,8 @@ Rehearsal server: container $NAME ($IMAGE), converged by site.yml -i inventories
     the other bots: in FreqUI's bot list, add https://127.0.0.1:$HTTPS_PORT/<bot> (bots: inventories/rehearsal/group_vars/all/main.yml)
     look at:        the open trades and their P&L, the bot's state and the log; the bots trade dry-run
                     on the local exchange, which replays real Binance data
+  risk dashboard:   https://127.0.0.1:$HTTPS_PORT/risk/ (positions, funding, returns by leverage, margin, drawdown vs limit;
+                    log in as in FreqUI, with the password of the first bot)
   Telegram:         the bots' and the alerts' messages: docker exec $NAME curl -s https://api.telegram.org/_messages
   converge log:     artifacts/rehearsal.log
   remove it:        make rehearsal-down

@@ -79,6 +79,8 @@ def row(title: str, y: int) -> dict[str, Any]:
     }
 
 
+# The exporter's leverage buckets (risk_exporter.closed.LEVERAGE_BOUNDS), in order.
+LEVERAGE_LABELS = ("1x", "2x", "3x", "5x", "10x", "20x", "50x", "125x")
 RED_AT = thresholds((None, "green"), (0.5, "orange"), (0.8, "red"))
 
 
@@ -187,12 +189,43 @@ def build() -> dict[str, Any]:
             [target(f"increase(risk_bot_exchange_errors_total{BOT}[10m])", "{{bot}}")],
             th=thresholds((None, "green"), (3, "red")),
         ),
-        row("Positions", 21),
+        panel(
+            "barchart",
+            "Realised PnL by leverage (closed trades)",
+            0,
+            21,
+            24,
+            8,
+            [
+                target(
+                    f'sum(risk_bot_closed_profit_by_leverage_usdt{{bot=~"$bot",leverage="{lev}"}})',
+                    lev,
+                    ref=chr(ord("A") + i),
+                )
+                for i, lev in enumerate(LEVERAGE_LABELS)
+            ],
+            unit="currencyUSD",
+            # One series per bucket, in bucket order: a row each, the bar is its last value.
+            transformations=[
+                {
+                    "id": "reduce",
+                    "options": {"reducers": ["lastNotNull"], "mode": "seriesToRows"},
+                }
+            ],
+            options={
+                "xField": "Field",
+                "orientation": "vertical",
+                "showValue": "always",
+                "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
+                "tooltip": {"mode": "single", "sort": "none"},
+            },
+        ),
+        row("Positions", 29),
         panel(
             "table",
             "Open positions",
             0,
-            22,
+            30,
             24,
             8,
             [
@@ -229,7 +262,7 @@ def build() -> dict[str, Any]:
             ts,
             "Margin ratio per position (alert > 80 %)",
             0,
-            30,
+            38,
             12,
             8,
             [target(f"risk_position_margin_ratio{BOT}", "{{bot}} {{side}} {{pair}}")],
@@ -240,7 +273,7 @@ def build() -> dict[str, Any]:
             ts,
             "Liquidation distance",
             12,
-            30,
+            38,
             12,
             8,
             [
@@ -259,7 +292,7 @@ def build() -> dict[str, Any]:
             ts,
             "Unrealised PnL vs funding paid",
             0,
-            38,
+            46,
             12,
             8,
             [
@@ -276,18 +309,18 @@ def build() -> dict[str, Any]:
             ts,
             "Funding rate per period",
             12,
-            38,
+            46,
             12,
             8,
             [target("risk_funding_rate_ratio", "{{pair}}")],
             unit="percentunit",
         ),
-        row("Host", 46),
+        row("Host", 54),
         panel(
             ts,
             "Disk free",
             0,
-            47,
+            55,
             12,
             7,
             [
@@ -304,7 +337,7 @@ def build() -> dict[str, Any]:
             "stat",
             "Last successful backup",
             12,
-            47,
+            55,
             12,
             7,
             [target("time() - max(backup_last_success_timestamp_seconds)", "age")],

@@ -12,6 +12,7 @@ from fake_freqtrade import FakeFreqtrade
 from mon_paths import MONITORING
 from prometheus_client import CollectorRegistry, generate_latest
 from risk_exporter.client import make_client
+from risk_exporter.closed import LEVERAGE_BOUNDS, leverage_label
 from risk_exporter.collector import RiskCollector
 from risk_exporter.config import parse_config
 from risk_exporter.poller import BotState, FundingRates, poll_once
@@ -71,3 +72,16 @@ def test_dashboard_is_generated(tmp_path: Path) -> None:
     ids = [p["id"] for p in dash["panels"]]
     assert len(ids) == len(set(ids))
     assert dash["templating"]["list"][0]["name"] == "bot"
+
+
+def test_leverage_panel_has_one_bar_per_exporter_bucket() -> None:
+    """The generator lists the buckets itself (it imports nothing from the exporter): they
+    must be the exporter's, in its order."""
+    dash = json.loads(DASHBOARD.read_text())
+    panel = next(p for p in dash["panels"] if p["title"].startswith("Realised PnL by leverage"))
+    assert panel["type"] == "barchart"
+    labels = [leverage_label(b) for b in LEVERAGE_BOUNDS]
+    assert [t["legendFormat"] for t in panel["targets"]] == labels
+    for t, label in zip(panel["targets"], labels, strict=True):
+        assert "risk_bot_closed_profit_by_leverage_usdt" in t["expr"]
+        assert f'leverage="{label}"' in t["expr"]

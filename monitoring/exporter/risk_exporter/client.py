@@ -14,7 +14,11 @@ class BotApiError(RuntimeError):
     pass
 
 
-class BotApi(Protocol):
+class TradesApi(Protocol):
+    def trades(self, limit: int | None = None, offset: int | None = None) -> Any: ...
+
+
+class BotApi(TradesApi, Protocol):
     def show_config(self) -> Any: ...
     def status(self) -> Any: ...
     def balance(self) -> Any: ...
@@ -22,7 +26,6 @@ class BotApi(Protocol):
     def daily(self, days: int | None = None) -> Any: ...
     def health(self) -> Any: ...
     def logs(self, limit: int | None = None) -> Any: ...
-    def trades(self, limit: int | None = None, offset: int | None = None) -> Any: ...
 
 
 def make_client(bot: BotConfig, timeout: float) -> FtRestClient:
@@ -77,15 +80,11 @@ def fetch(api: BotApi, log_limit: int) -> RawPoll:
     )
 
 
-def closed_funding_since(api: BotApi, offset: int, page: int = 500) -> tuple[float, int]:
-    """Sum funding fees (paid = positive) of closed trades from `offset` on, ordered by id.
-    Closed trades never change, so the caller keeps a running total and the new offset."""
-    paid = 0.0
-    while True:
-        resp = checked(api.trades(limit=page, offset=offset), "trades")
-        trades = resp.get("trades") or []
-        for t in trades:
-            paid -= float(t.get("funding_fees") or 0.0)
-        offset += len(trades)
-        if len(trades) < page:
-            return paid, offset
+def checked_trades_page(api: TradesApi, limit: int, offset: int) -> list[dict[str, Any]]:
+    """One page of closed trades (`/trades`, ordered by id) from `offset`. The totals over
+    them are closed.py's."""
+    resp = checked(api.trades(limit=limit, offset=offset), "trades")
+    trades = (resp.get("trades") or []) if isinstance(resp, dict) else None
+    if not isinstance(trades, list) or not all(isinstance(t, dict) for t in trades):
+        raise BotApiError(f"trades: unexpected payload {resp!r:.200}")
+    return trades

@@ -16,6 +16,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from . import __version__, riskmath
+from .closed import leverage_label
 from .config import Config
 from .governor import governor_metrics
 from .poller import BotState, FundingRates
@@ -23,6 +24,7 @@ from .textfile import read_textfile
 
 BOT = ["bot"]
 POS = ["bot", "pair", "side"]
+LEV = ["bot", "leverage"]
 
 # name, help, attribute of Position
 POSITION_GAUGES: tuple[tuple[str, str, str], ...] = (
@@ -91,6 +93,7 @@ class RiskCollector(Collector):
         now = self.clock()
         yield from self._exporter_metrics()
         yield from self._bot_metrics(now)
+        yield from self._closed_metrics()
         yield from self._position_metrics()
         if self.funding is not None:
             yield from self._funding_metrics()
@@ -172,7 +175,7 @@ class RiskCollector(Collector):
                 up, last, peak, drawdown = st.up, st.last_success, st.peak_equity, st.drawdown
                 staleness, duration = st.staleness(now), st.poll_duration
                 n_polls, n_err, n_exch = st.polls, st.poll_errors, st.exchange_errors
-                closed_funding = st.closed_funding_paid
+                closed_funding = st.closed.funding_paid
             g["risk_bot_up"].add_metric(lbl, 1.0 if up else 0.0)
             g["risk_bot_staleness_seconds"].add_metric(lbl, staleness)
             g["risk_bot_poll_duration_seconds"].add_metric(lbl, duration)
@@ -241,6 +244,37 @@ class RiskCollector(Collector):
         yield polls
         yield errors
         yield exch
+
+    def _closed_metrics(self) -> Iterator[Metric]:
+        """Returns of closed trades per leverage bucket; a bucket appears with its first trade
+        and stays (the totals only grow)."""
+        count = _gauge(
+            "risk_bot_closed_trades_by_leverage",
+            "Closed trades, by leverage bucket (smallest of 1,2,3,5,10,20,50,125x >= leverage).",
+            LEV,
+        )
+        profit = _gauge(
+            "risk_bot_closed_profit_by_leverage_usdt",
+            "Realised profit of closed trades (sum of profit_abs), by leverage bucket.",
+            LEV,
+        )
+        ratio = _gauge(
+            "risk_bot_closed_profit_ratio_sum_by_leverage",
+            "Sum of closed trades' profit ratios (fees included), by leverage bucket; "
+            "divide by risk_bot_closed_trades_by_leverage for the mean return per trade.",
+            LEV,
+        )
+        for st in self.states:
+            with st.lock:
+                closed = st.closed
+            for bound, r in closed.by_leverage.items():
+                lbl = [st.bot.name, leverage_label(bound)]
+                count.add_metric(lbl, float(r.trades))
+                profit.add_metric(lbl, r.profit_usdt)
+                ratio.add_metric(lbl, r.profit_ratio_sum)
+        yield count
+        yield profit
+        yield ratio
 
     def _position_metrics(self) -> Iterator[Metric]:
         fams = [(_gauge(n, d, POS), attr) for n, d, attr in POSITION_GAUGES]

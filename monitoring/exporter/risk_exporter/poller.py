@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import requests
 
 from . import riskmath
-from .client import BotApi, BotApiError, closed_funding_since, fetch
+from .client import BotApi, BotApiError, fetch
+from .closed import ClosedTrades, closed_since, open_trade_ids
 from .config import BotConfig, Config
 from .funding import fetch_premium_index, pair_to_symbol
 from .snapshot import BotSnapshot, build_snapshot, count_exchange_errors
@@ -39,8 +40,9 @@ class BotState:
     exchange_errors: int = 0
     # Log records older than the exporter are history, not news: start the watermark now.
     exchange_error_watermark_ms: float = 0.0
-    closed_funding_paid: float = 0.0
-    closed_offset: int = 0
+    # Funding and returns by leverage of closed trades: committed (with the paging offset they
+    # cover) and provisional.
+    closed: ClosedTrades = field(default_factory=ClosedTrades)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,7 +82,8 @@ def poll_once(
             daily=raw.daily,
             health=raw.health,
         )
-        funding_paid, offset = closed_funding_since(api, state.closed_offset)
+        # /status (in `raw`) was read before the first /trades page, as closed_since needs.
+        closed = closed_since(api, state.closed, open_trade_ids(raw.status))
     except POLL_ERRORS as exc:
         with state.lock:
             state.up = False
@@ -94,8 +97,7 @@ def poll_once(
         raw.logs, state.exchange_error_watermark_ms, cfg.exchange_error_patterns
     )
     with state.lock:
-        state.closed_funding_paid += funding_paid
-        state.closed_offset = offset
+        state.closed = closed
         state.exchange_errors += new_errors
         state.exchange_error_watermark_ms = watermark
         state.peak_equity = riskmath.next_peak(

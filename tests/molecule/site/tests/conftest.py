@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
 REPO = Path(__file__).resolve().parents[4]
 
 
@@ -79,6 +83,37 @@ def forced_position(host: Any, port: int, bot: str, pair: str, side: str) -> Ite
         yield trade
     finally:
         bot_api(host, port, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=bot)
+
+
+def api_password(host: Any, bot: str) -> str:
+    """The bot's API password, from its root-only environment file on the box."""
+    with host.sudo():
+        line = host.check_output(
+            f"grep '^FREQTRADE__API_SERVER__PASSWORD=' /etc/freqtrade/{bot}.env"
+        )
+    return shlex.split(line.split("=", 1)[1])[0]
+
+
+@pytest.fixture(scope="module")
+def address(host: Any) -> str:
+    """The box's address as the control machine (and its browser) reaches it."""
+    return host.check_output("hostname -I").split()[0]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Selenium through chromium-driver."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
+        options.add_argument(arg)
+    # The rehearsal's certificate is self-signed; TLS itself is tested by the web edge's own
+    # scenario (testssl, Pebble's certificate).
+    options.accept_insecure_certs = True
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
 
 
 def playbook(

@@ -6,12 +6,9 @@ Debian 12 instance only (the two instances serve the same files)."""
 
 import os
 import re
-import shlex
 
 import pytest
-from conftest import REPO, forced_position
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from conftest import REPO, api_password, forced_position
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -24,20 +21,6 @@ POSITIONS = {"rossc": (8101, "BNB/USDT:USDT", "long"), "airisk": (8102, "ADA/USD
 NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
 
 
-def api_password(host, bot: str) -> str:
-    """The bot's API password, from its root-only environment file on the box."""
-    with host.sudo():
-        line = host.check_output(
-            f"grep '^FREQTRADE__API_SERVER__PASSWORD=' /etc/freqtrade/{bot}.env"
-        )
-    return shlex.split(line.split("=", 1)[1])[0]
-
-
-@pytest.fixture(scope="module")
-def address(host) -> str:
-    return host.check_output("hostname -I").split()[0]
-
-
 @pytest.fixture
 def position(host, request):
     """An open dry-run futures position on the bot, closed again afterwards."""
@@ -45,21 +28,6 @@ def position(host, request):
     port, pair, side = POSITIONS[bot]
     with forced_position(host, port, bot, pair, side) as trade:
         yield bot, trade
-
-
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
-        options.add_argument(arg)
-    # The rehearsal's certificate is self-signed; TLS itself is tested by the web edge's own
-    # scenario (testssl, Pebble's certificate).
-    options.accept_insecure_certs = True
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def shown_value(text: str, label: str) -> str:
