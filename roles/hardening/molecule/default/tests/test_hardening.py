@@ -252,6 +252,24 @@ def test_sysctl_file(host, line):
     assert host.file("/proc/sys/" + key.replace(".", "/")).exists
 
 
+def test_ufw_applies_the_hardening_sysctl_at_start(host):
+    """ufw's start (at boot, after systemd-sysctl) applies IPT_SYSCTL: it must be the
+    hardening's file, and that file must set every parameter ufw's own file does."""
+    applied = host.check_output('. /etc/default/ufw; echo "$IPT_SYSCTL"')
+    assert applied == "/etc/sysctl.d/60-hardening.conf"
+    ours = dict(
+        (part.strip() for part in line.split("=", 1))
+        for line in host.file(applied).content_string.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert ours["net.ipv4.conf.all.log_martians"] == "1"
+    assert ours["net.ipv4.conf.default.log_martians"] == "1"
+    for line in host.file("/etc/ufw/sysctl.conf").content_string.splitlines():
+        key = line.split("=", 1)[0].strip().replace("/", ".")
+        if line.strip() and not line.startswith("#") and key != "net.ipv4.icmp_echo_ignore_all":
+            assert key in ours, f"ufw sets {key}, the hardening's file does not"
+
+
 @pytest.mark.parametrize("pkg", ["apt-listchanges", "apt-show-versions", "debsums", "needrestart"])
 def test_apt_tools_installed(host, pkg):
     assert host.package(pkg).is_installed
