@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import talib.abstract as ta
 from freqtrade.strategy import BooleanParameter, DecimalParameter, IntParameter, IStrategy
@@ -39,8 +39,15 @@ import futures_risk as risk  # noqa: E402
 from futures_data import FuturesDataMixin  # noqa: E402
 from futures_manager import RiskManagedMixin  # noqa: E402
 
+if TYPE_CHECKING:
+    from freqtrade.enums import CandleType
 
-class FuturesAIRiskStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
+
+class FuturesAIRiskStrategy(
+    RiskManagedMixin,
+    FuturesDataMixin,
+    IStrategy,  # type: ignore[misc]  # freqtrade ships no types: IStrategy is Any to mypy
+):
     INTERFACE_VERSION = 3
 
     timeframe = "4h"
@@ -62,16 +69,16 @@ class FuturesAIRiskStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
     use_funding_filter = BooleanParameter(default=True, space="buy", optimize=False)
     exit_channel = IntParameter(5, 40, default=20, space="sell")
 
-    def informative_pairs(self):
+    def informative_pairs(self) -> list[tuple[str, str, CandleType]]:
         return self.futures_informative_pairs()
 
-    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         dataframe["atr"] = ta.ATR(dataframe, timeperiod=14)
         dataframe["stop_dist"] = self.stop_atr.value * dataframe["atr"] / dataframe["close"]
         self.merge_futures_data(dataframe, metadata["pair"])
         return dataframe
 
-    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         n = self.channel.value
         upper = dataframe["high"].rolling(n).max().shift(1)
         lower = dataframe["low"].rolling(n).min().shift(1)
@@ -86,7 +93,7 @@ class FuturesAIRiskStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
         dataframe.loc[short_cond, ["enter_short", "enter_tag"]] = (1, "breakout_short")
         return dataframe
 
-    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         m = self.exit_channel.value
         exit_long = dataframe["close"] < dataframe["low"].rolling(m).min().shift(1)
         exit_short = dataframe["close"] > dataframe["high"].rolling(m).max().shift(1)

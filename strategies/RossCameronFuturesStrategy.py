@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import talib.abstract as ta
 from freqtrade.strategy import BooleanParameter, DecimalParameter, IntParameter, IStrategy
@@ -31,8 +31,15 @@ import futures_risk as risk  # noqa: E402
 from futures_data import FuturesDataMixin  # noqa: E402
 from futures_manager import RiskManagedMixin  # noqa: E402
 
+if TYPE_CHECKING:
+    from freqtrade.enums import CandleType
 
-class RossCameronFuturesStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
+
+class RossCameronFuturesStrategy(
+    RiskManagedMixin,
+    FuturesDataMixin,
+    IStrategy,  # type: ignore[misc]  # freqtrade ships no types: IStrategy is Any to mypy
+):
     INTERFACE_VERSION = 3
 
     timeframe = "4h"
@@ -52,10 +59,10 @@ class RossCameronFuturesStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
     stop_atr = DecimalParameter(1.5, 4.0, decimals=1, default=3.0, space="buy")
     use_funding_filter = BooleanParameter(default=True, space="buy", optimize=False)
 
-    def informative_pairs(self):
+    def informative_pairs(self) -> list[tuple[str, str, CandleType]]:
         return self.futures_informative_pairs()
 
-    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         dataframe["rsi"] = ta.RSI(dataframe, timeperiod=14)
         dataframe["adx"] = ta.ADX(dataframe, timeperiod=14)
         bb = ta.BBANDS(dataframe, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0)
@@ -67,7 +74,7 @@ class RossCameronFuturesStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
         self.merge_futures_data(dataframe, metadata["pair"])
         return dataframe
 
-    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         ok = (dataframe["volume"] > 0) & dataframe["stop_dist"].notna()
         ranging = dataframe["adx"] < self.adx_max.value
         long_fund = dataframe["funding_bias"] != risk.FundingBias.SHORT_FAVOURABLE.value
@@ -92,7 +99,7 @@ class RossCameronFuturesStrategy(RiskManagedMixin, FuturesDataMixin, IStrategy):
         dataframe.loc[short_cond, ["enter_short", "enter_tag"]] = (1, "rsi_bb_short")
         return dataframe
 
-    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict[str, Any]) -> DataFrame:
         exit_long = dataframe["close"] >= dataframe["bb_middle"]
         exit_short = dataframe["close"] <= dataframe["bb_middle"]
         dataframe.loc[exit_long & (dataframe["volume"] > 0), "exit_long"] = 1

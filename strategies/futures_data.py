@@ -28,17 +28,18 @@ class FuturesDataMixin:
     """Mixed into an IStrategy: needs ``self.dp`` and ``self.config``."""
 
     dp: Any
-    config: dict
+    config: dict[str, Any]
 
     @property
-    def protections(self) -> list[dict]:
+    def protections(self) -> list[dict[str, Any]]:
         # The deployment renders protections into the bot config (freqtrade refuses a
         # top-level `protections` key there), so each bot's inventory decides them.
         return list(self.config.get("deploy_protections", []))
 
     def _funding_tf(self) -> str:
         try:
-            return self.dp.get_funding_rate_timeframe()
+            timeframe: str = self.dp.get_funding_rate_timeframe()
+            return timeframe
         except Exception:
             return "8h"
 

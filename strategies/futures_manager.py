@@ -60,7 +60,7 @@ def _utc(value: datetime) -> datetime:
 class RiskManagedMixin:
     """Mixed into an IStrategy that sets ``stoploss`` and provides the ``stop_dist`` column."""
 
-    config: dict
+    config: dict[str, Any]
     dp: Any
     wallets: Any
     timeframe: str
@@ -75,7 +75,11 @@ class RiskManagedMixin:
     _governor_last: risk.GovernorState | None = None
     _governor_day: tuple[str, float] | None = None
     _memory: tuple[float, float] = (0.0, 0.0)  # recorded (peak, worst drawdown)
-    _curve_cache: tuple[tuple, list[float], list, float] | None = None
+    # ((realised equity, since), curve, (close time, profit) events, worst drawdown)
+    _curve_cache: (
+        tuple[tuple[float, datetime | None], list[float], list[tuple[datetime, float]], float]
+        | None
+    ) = None
     _written: dict[int, tuple[float, float]]  # what each open trade's custom data holds
     _published: tuple[float, bool] | None = None  # (monotonic time, halted) of the last write
     _closes: dict[tuple[str, datetime], float | None] | None = None  # (pair, loop time) -> close
@@ -117,7 +121,7 @@ class RiskManagedMixin:
                 f"2026-12-05T12:00:00Z, got {raw!r}"
             ) from exc
 
-    def bot_start(self, **kwargs) -> None:
+    def bot_start(self, **kwargs: Any) -> None:
         # fail at start-up, with a message naming the key, on an out-of-range configuration
         _ = (
             self.risk_per_trade,
@@ -159,7 +163,7 @@ class RiskManagedMixin:
 
     def _realised(
         self, realised_now: float, since: datetime | None
-    ) -> tuple[list[float], list, float]:
+    ) -> tuple[list[float], list[tuple[datetime, float]], float]:
         """The realised equity curve (opening balance, then after each closed trade), the
         (close time, profit) of each closed trade and the curve's worst drawdown. Recomputed
         only when the realised equity moved, that is when a trade closed."""
@@ -242,7 +246,9 @@ class RiskManagedMixin:
             positions.append((float(t.amount), rate, float(t.stop_loss), bool(t.is_short)))
         return risk.open_risk(positions, FEE_RATE)
 
-    def _stops_exceed_room(self, state: risk.GovernorState, opens: list[Trade], now) -> bool:
+    def _stops_exceed_room(
+        self, state: risk.GovernorState, opens: list[Trade], now: datetime
+    ) -> bool:
         room = risk.floor_room(state.equity, state.high_water, self.max_drawdown)
         return bool(opens) and self._open_risk(opens, now, {}) > room
 
@@ -299,7 +305,7 @@ class RiskManagedMixin:
         if self.dp is not None and self.dp.runmode in (RunMode.LIVE, RunMode.DRY_RUN):
             self.dp.send_msg(msg, always_send=True)
 
-    def bot_loop_start(self, current_time: datetime, **kwargs) -> None:
+    def bot_loop_start(self, current_time: datetime, **kwargs: Any) -> None:
         # once per loop (per candle in backtesting): tracks the mark-to-market peak
         self.governor(current_time)
 
@@ -337,7 +343,7 @@ class RiskManagedMixin:
         max_leverage: float,
         entry_tag: str | None,
         side: str,
-        **kwargs,
+        **kwargs: Any,
     ) -> float:
         return risk.leverage_for_stop(
             self._stop_dist(pair),
@@ -360,7 +366,7 @@ class RiskManagedMixin:
         leverage: float,
         entry_tag: str | None,
         side: str,
-        **kwargs,
+        **kwargs: Any,
     ) -> float:
         state = self.governor(current_time)
         if state.halted:
@@ -398,7 +404,7 @@ class RiskManagedMixin:
         current_rate: float,
         current_profit: float,
         after_fill: bool,
-        **kwargs,
+        **kwargs: Any,
     ) -> float | None:
         """Keep the loss of all open stops within the room above the drawdown floor."""
         state = self._governor_last or self.governor(current_time)
@@ -409,9 +415,10 @@ class RiskManagedMixin:
             return None
         factor = max(room, 0.0) / at_stops
         new_stop = risk.tightened_stop(current_rate, float(trade.stop_loss), trade.is_short, factor)
-        return stoploss_from_absolute(
+        stop: float = stoploss_from_absolute(
             new_stop, current_rate, is_short=trade.is_short, leverage=trade.leverage
         )
+        return stop
 
     def confirm_trade_entry(
         self,
@@ -423,7 +430,7 @@ class RiskManagedMixin:
         current_time: datetime,
         entry_tag: str | None,
         side: str,
-        **kwargs,
+        **kwargs: Any,
     ) -> bool:
         state = self.governor(current_time)
         if state.halted:

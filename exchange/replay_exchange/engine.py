@@ -74,10 +74,12 @@ class Engine:
         return acct
 
     def settings(self, acct: dict[str, Any], sym: str) -> dict[str, Any]:
-        return acct["settings"].setdefault(sym, {"leverage": DEFAULT_LEVERAGE, "margin": "cross"})
+        settings: dict[str, dict[str, Any]] = acct["settings"]
+        return settings.setdefault(sym, {"leverage": DEFAULT_LEVERAGE, "margin": "cross"})
 
     def position(self, acct: dict[str, Any], sym: str) -> dict[str, Any]:
-        return acct["positions"].setdefault(
+        positions: dict[str, dict[str, Any]] = acct["positions"]
+        return positions.setdefault(
             sym, {"amt": 0.0, "entry": 0.0, "iso_wallet": 0.0, "update_time": 0}
         )
 
@@ -117,11 +119,12 @@ class Engine:
         return mm, upnl, im
 
     def isolated_total(self, acct: dict[str, Any]) -> float:
-        return sum(
+        total: float = sum(
             p["iso_wallet"]
             for s, p in acct["positions"].items()
             if p["amt"] and self.settings(acct, s)["margin"] == "isolated"
         )
+        return total
 
     def open_order_margin(self, acct: dict[str, Any]) -> float:
         total = 0.0
@@ -133,7 +136,8 @@ class Engine:
 
     def available(self, acct: dict[str, Any], now: int) -> float:
         _, upnl, im = self.cross_totals(acct, now)
-        cross_wallet = acct["wallet"] - self.isolated_total(acct)
+        wallet: float = acct["wallet"]
+        cross_wallet = wallet - self.isolated_total(acct)
         return cross_wallet + min(upnl, 0.0) - im - self.open_order_margin(acct)
 
     def liq_price(self, acct: dict[str, Any], sym: str, now: int) -> float:
@@ -365,7 +369,7 @@ class Engine:
         return float(price)
 
     def _reduce_qty(self, acct: dict[str, Any], sym: str, side: str, qty: float) -> float:
-        amt = self.position(acct, sym)["amt"]
+        amt: float = self.position(acct, sym)["amt"]
         if amt == 0 or (amt > 0) == (side == "BUY"):
             raise errors.reduce_only_rejected()
         return min(qty, abs(amt))

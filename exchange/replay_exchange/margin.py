@@ -30,7 +30,9 @@ def max_leverage(brackets: Sequence[Bracket], notional: float) -> int:
 def maint_margin(brackets: Sequence[Bracket], notional: float) -> float:
     """Maintenance margin = notional * rate - maintenance amount ("cum") of the bracket."""
     b = bracket_for(brackets, abs(notional))
-    return abs(notional) * b["maintMarginRatio"] - b["cum"]
+    rate: float = b["maintMarginRatio"]
+    cum: float = b["cum"]
+    return abs(notional) * rate - cum
 
 
 def unrealized_pnl(amt: float, entry: float, mark: float) -> float:
@@ -64,8 +66,10 @@ def liquidation_price(
     size = abs(amt)
 
     def solve(b: Bracket) -> float:
-        num = wallet - other_maint + other_upnl + b["cum"] - side * size * entry
-        return num / (size * b["maintMarginRatio"] - side * size)
+        cum: float = b["cum"]
+        rate: float = b["maintMarginRatio"]
+        num = wallet - other_maint + other_upnl + cum - side * size * entry
+        return num / (size * rate - side * size)
 
     for b in brackets:
         lp = solve(b)

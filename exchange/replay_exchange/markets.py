@@ -153,7 +153,8 @@ def pair_to_symbol(pair: str) -> str:
 @cache
 def brackets() -> dict[str, list[dict[str, Any]]]:
     text = resources.files("replay_exchange").joinpath("data/brackets.json").read_text()
-    return json.loads(text)
+    table: dict[str, list[dict[str, Any]]] = json.loads(text)
+    return table
 
 
 def symbol_info(spec: SymbolSpec) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def _int(q: dict[str, str], name: str, default: int | None = None) -> int | None
     if raw in (None, ""):
         return default
     try:
-        return int(raw)  # type: ignore[arg-type]
+        return int(raw)
     except ValueError as exc:
         raise errors.bad_param(name) from exc
 
@@ -290,10 +290,11 @@ def _find_order(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | N
         raise errors.BinanceError(
             -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
         )
+    orders: dict[str, dict[str, Any]] = acct["orders"]
     if oid:
-        o = acct["orders"].get(oid)
+        o = orders.get(oid)
         return o if o and o["symbol"] == sym else None
-    for o in acct["orders"].values():
+    for o in orders.values():
         if o["clientOrderId"] == cid and o["symbol"] == sym:
             return o
     return None
@@ -391,9 +392,10 @@ def _find_algo(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | No
         raise errors.BinanceError(
             -1102, "Param 'clientAlgoId' or 'algoId' must be sent, but both were empty/null!"
         )
+    algo: dict[str, dict[str, Any]] = acct["algo"]
     if aid:
-        return acct["algo"].get(aid)
-    return next((a for a in acct["algo"].values() if a["clientAlgoId"] == cid), None)
+        return algo.get(aid)
+    return next((a for a in algo.values() if a["clientAlgoId"] == cid), None)
 
 
 def algo_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:

@@ -143,11 +143,8 @@ def _to_series(df: pd.DataFrame, tf_ms: int, start: int, end: int, name: str) ->
     ms = part["ms"].to_numpy()
     if len(part) != expected or (len(ms) and (ms[0] != start or np.any(np.diff(ms) != tf_ms))):
         raise ValueError(f"{name}: gaps in [{start}, {end}) ({len(part)} of {expected} candles)")
-    return Series(
-        tf_ms,
-        *(part[col].to_numpy(dtype=np.float64) for col in ("open", "high", "low", "close")),
-        part["volume"].to_numpy(dtype=np.float64),
-    )
+    o, h, lo, c = (part[col].to_numpy(dtype=np.float64) for col in ("open", "high", "low", "close"))
+    return Series(tf_ms, o, h, lo, c, part["volume"].to_numpy(dtype=np.float64))
 
 
 def load(datadir: Path | str) -> MarketData:

@@ -69,7 +69,7 @@ def running_exchange(
     if history_days is not None:
         kwargs["history_days"] = history_days
     ex = Exchange(data_dir, Path(tmp_path) / "exchange-state.json", **kwargs)
-    running_exchange.last = ex  # type: ignore[attr-defined]
+    running_exchange.last = ex  # type: ignore[attr-defined]  # function attribute, for tests
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(make_app(ex), access_log=None)
     started = threading.Event()

@@ -12,7 +12,7 @@ from functools import partial
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
-from .client import make_client
+from .client import BotApi, make_client
 from .collector import RiskCollector
 from .config import Config, load_config
 from .poller import BotState, FundingRates, poll_once, run_forever
@@ -39,8 +39,8 @@ def start_pollers(
     for st in states:
         api = make_client(st.bot, cfg.request_timeout_seconds)
 
-        def step(st: BotState = st, api: object = api) -> None:
-            poll_once(st, api, cfg, peaks, time.time(), time.monotonic)  # type: ignore[arg-type]
+        def step(st: BotState = st, api: BotApi = api) -> None:
+            poll_once(st, api, cfg, peaks, time.time(), time.monotonic)
 
         threads.append(
             threading.Thread(

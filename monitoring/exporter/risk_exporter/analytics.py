@@ -17,6 +17,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib is optional (the analytics extra): imported where drawn
+    from matplotlib.axes import Axes
 
 LIQUIDATION = "liquidation"  # freqtrade ExitType.LIQUIDATION
 
@@ -170,7 +174,7 @@ def draw_png(rep: Report, out: Path) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     (ax_strat, ax_pair), (ax_side, ax_fund) = axes
 
-    def bars(ax, groups: dict[str, Group], attr: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    def bars(ax: Axes, groups: dict[str, Group], attr: str, title: str) -> None:
         names = sorted(groups)
         values = [getattr(groups[n], attr) for n in names]
         ax.bar(names, values, color=["tab:green" if v >= 0 else "tab:red" for v in values])

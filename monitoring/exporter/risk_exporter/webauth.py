@@ -82,7 +82,7 @@ def serve(app: WSGIApp, address: str, port: int) -> tuple[WSGIServer, threading.
     """Serve `app` on address:port from a daemon thread (IPv4 or IPv6, as the address is)."""
     family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)[0][0]
     server_class = type("_Server", (_ThreadingServer,), {"address_family": family})
-    httpd = make_server(address, port, app, server_class, handler_class=_QuietHandler)
+    httpd: WSGIServer = make_server(address, port, app, server_class, handler_class=_QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, name="http", daemon=True)
     thread.start()
     return httpd, thread
