@@ -11,15 +11,16 @@ import json
 import os
 import shlex
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import box
 import pytest
 import testinfra
+from box import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+__all__ = ["wait_for"]  # re-exported: the tests import it from here
 VM_TOOL = REPO / "tools" / "vm-rehearsal.sh"
 DEPLOY_KEY = REPO / ".cache" / "vault" / "deploy_ed25519"
 BOTS = {"rossc": 8101, "airisk": 8102}
@@ -33,20 +34,6 @@ def vm_tool(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [str(VM_TOOL), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
-
-
-def wait_for(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
-    """Poll ``probe`` every 2 s until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            found = probe()
-        except AssertionError:
-            found = None
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(2)
 
 
 def _driver() -> tuple[str, str]:
@@ -96,21 +83,8 @@ def host(ssh_config: Path) -> Any:
 
 
 def bot_api(host: Any, port: int, path: str, bot: str, body: dict[str, Any] | None = None) -> Any:
-    """A bot's REST API on the machine, as JSON (HTTP 200 required). The password comes
-    from the bot's root-only env file, through curl's config on stdin: never on a command
-    line (same approach as tests/molecule/site/tests/conftest.py)."""
-    data = f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}"
-    script = (
-        f"set -a; . /etc/freqtrade/{bot}.env; "
-        'printf \'user = "%s:%s"\\n\' trader "$FREQTRADE__API_SERVER__PASSWORD"'
-        " | curl -sS --max-time 30 -K - -w '\\n%{http_code}'"
-        f"{data if body is not None else ''} http://127.0.0.1:{port}/api/v1/{path}"
-    )
-    with host.sudo():
-        out = host.check_output(f"sh -c {shlex.quote(script)}")
-    answer, _, status = out.rpartition("\n")
-    assert status == "200", f"{path}: HTTP {status}: {answer}"
-    return json.loads(answer)
+    """A bot's REST API on the machine, as JSON: tests/box.py's, with the bot's env file."""
+    return box.bot_api(host, port, path, body, bot=bot)
 
 
 def trade_rows(host: Any, bot: str) -> list[str]:

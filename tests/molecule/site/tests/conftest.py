@@ -2,56 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from box import bot_api, wait_for
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 REPO = Path(__file__).resolve().parents[4]
-
-
-def wait_for(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
-    """Poll ``probe`` every 2 s until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(2)
-
-
-def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None, **kw: Any) -> Any:
-    """Call a bot's REST API on the box, answer as JSON (HTTP 200 required).
-
-    The password is read from the bot's root-only env file on the box and handed to curl
-    in a config on stdin: it never stands on a command line, so neither `ps` nor the
-    journal (Ansible logs each module call's arguments there) sees it. kw: env_file
-    (default /etc/freqtrade/<bot>.env with bot), bot, user (default trader).
-    """
-    env_file = kw.get("env_file") or f"/etc/freqtrade/{kw['bot']}.env"
-    user = kw.get("user", "trader")
-    data = f" -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}"
-    script = (
-        f"set -a; . {env_file}; "
-        f'printf \'user = "%s:%s"\\n\' {shlex.quote(user)} "$FREQTRADE__API_SERVER__PASSWORD"'
-        f" | curl -sS --max-time 30 -K - -w '\\n%{{http_code}}'"
-        f"{data if body is not None else ''} http://127.0.0.1:{port}/api/v1/{path}"
-    )
-    with host.sudo():
-        out = host.check_output(f"sh -c {shlex.quote(script)}")
-    answer, _, status = out.rpartition("\n")
-    assert status == "200", f"{path}: HTTP {status}: {answer}"
-    return json.loads(answer)
+__all__ = ["bot_api", "wait_for"]  # re-exported: the tests import them from here
 
 
 # The monitoring's web login (roles/monitoring): user name of the role's default, password
