@@ -5,10 +5,12 @@ refused with a message naming the failed check. Bookworm instance only.
 
 The local exchange's control API can set a wallet balance but neither a key's withdrawal
 permission nor the position or asset mode (its signed endpoints refuse hedge and
-multi-assets mode). So these cases run against a second, throw-away instance of the same
-exchange on 127.0.0.1:8091 (a transient systemd unit) whose keys file and state file the
-test writes, with a throw-away Binance-shaped key pair passed in an extra-vars file; the
-rehearsal's own exchange on 8090 and its state are never touched.
+multi-assets mode). So these cases run against throw-away instances of the same exchange,
+one per account state, on 127.0.0.1:8091 and up (transient systemd units) whose keys and
+state files the test writes, with a throw-away Binance-shaped key pair passed in an
+extra-vars file; the rehearsal's own exchange on 8090 and its state are never touched. The
+cases' playbook runs go four at a time (each mostly waits), one fixture, then each test
+judges its own run.
 
 The rehearsal's own key must pass against the rehearsal exchange. A vault made while
 tools/test-vault.sh wrote "rehearsal-" + URL-safe base64 keys holds a key that is not
@@ -20,6 +22,7 @@ import os
 import re
 import secrets
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import playbook
@@ -27,7 +30,7 @@ from conftest import playbook
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
 testinfra_hosts = [f"ansible://{INSTANCE}"]
 
-SPARE_PORT = 8091
+SPARE_PORT = 8091  # the gate's spare; the cases' spares follow it
 SPARE_URL = f"http://127.0.0.1:{SPARE_PORT}"
 SPARE_UNIT = "preflight-test-exchange"
 SPARE_DIR = "/var/tmp/preflight-test-exchange"
@@ -40,10 +43,36 @@ CHECKS = (
     "margin_mode",
     "futures_balance",
 )
+# Account state of each case's spare exchange: Spare.set()'s arguments, and the wallet.
+STATES: dict[str, dict] = {
+    "sound": {},
+    "withdraw": {"can_withdraw": True},
+    "no_ip": {"ip_restrict": False},
+    "hedge": {"hedge": True},
+    "multi": {"multi": True},
+    "poor": {"balance": 50},
+}
+# Each preflight run: the spare it runs against ("" = none, "rehearsal" = the rehearsal's own
+# exchange and key) and its extra arguments.
+RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sound": ("sound", ()),
+    "check": ("sound", ("--check",)),
+    "withdraw": ("withdraw", ()),
+    "no_ip": ("no_ip", ()),
+    "no_ip_accepted": ("no_ip", ("-e", "freqtrade_preflight_require_ip_restriction=false")),
+    "hedge": ("hedge", ()),
+    "multi": ("multi", ()),
+    "poor": ("poor", ("-e", "freqtrade_preflight_min_balance=100")),
+    "missing_key": ("", ("-e", '{"vault_exchange_api_key": "", "vault_exchange_api_secret": ""}')),
+    "rehearsal": ("rehearsal", ()),
+}
+# Playbook runs at once: each mostly waits (on SSH round trips and the exchange), so the
+# cases overlap instead of queueing on CI's critical path.
+PARALLEL = 4
 
 
 def site(*args: str) -> subprocess.CompletedProcess:
-    return playbook("site.yml", INSTANCE, "--tags", "preflight", *args, timeout=600)
+    return playbook("site.yml", INSTANCE, "--tags", "preflight", *args, timeout=900)
 
 
 def recap(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -66,19 +95,23 @@ def test_key() -> tuple[str, str]:
     return secrets.token_hex(32), secrets.token_hex(32)
 
 
-@pytest.fixture(scope="module")
-def spare_vars(test_key, tmp_path_factory) -> tuple[str, str]:
-    """Extra vars that point the preflight at the spare exchange with the test key."""
-    path = tmp_path_factory.mktemp("preflight") / "spare.json"
+def vars_file(directory, name: str, key: tuple[str, str], url: str) -> tuple[str, str]:
+    """Extra vars that point the preflight at a spare exchange with the test key."""
+    path = directory / f"{name}.json"
     path.touch(mode=0o600)
     doc = {
-        "freqtrade_exchange_key": test_key[0],
-        "freqtrade_exchange_secret": test_key[1],
-        "rehearsal_exchange_url": SPARE_URL,
+        "freqtrade_exchange_key": key[0],
+        "freqtrade_exchange_secret": key[1],
+        "rehearsal_exchange_url": url,
     }
     path.write_text(json.dumps(doc))
-    yield "-e", f"@{path}"
-    path.unlink()
+    return "-e", f"@{path}"
+
+
+@pytest.fixture(scope="module")
+def spare_vars(test_key, tmp_path_factory) -> tuple[str, str]:
+    """Extra vars for the gate's spare exchange."""
+    return vars_file(tmp_path_factory.mktemp("preflight"), "gate", test_key, SPARE_URL)
 
 
 @pytest.fixture(scope="module")
@@ -97,27 +130,30 @@ def no_secret(result: subprocess.CompletedProcess, key: tuple[str, str]) -> None
 class Spare:
     """A second local exchange whose key permissions and account modes the test sets."""
 
-    def __init__(self, host, key: tuple[str, str]):
-        self.host, self.key = host, key
+    def __init__(self, host, key: tuple[str, str], port: int = SPARE_PORT):
+        self.host, self.key, self.port = host, key, port
+        self.unit = f"{SPARE_UNIT}-{port}"
+        self.dir = f"{SPARE_DIR}/{port}"
+        self.url = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
-        self.host.run(f"systemctl stop {SPARE_UNIT}")
+        self.host.run(f"systemctl stop {self.unit}")
 
     def start(self) -> None:
         self.host.check_output(
-            f"systemd-run --collect --unit {SPARE_UNIT} --setenv=PYTHONPATH={RX}/src "
+            f"systemd-run --collect --unit {self.unit} --setenv=PYTHONPATH={RX}/src "
             f"{RX}/venv/bin/python -m replay_exchange --data {RX}/src "
-            f"--state {SPARE_DIR}/state.json --host 127.0.0.1 --port {SPARE_PORT} "
-            f"--keys {SPARE_DIR}/keys.json"
+            f"--state {self.dir}/state.json --host 127.0.0.1 --port {self.port} "
+            f"--keys {self.dir}/keys.json"
         )
         self.host.check_output(
-            f"curl -fsS --retry 60 --retry-delay 1 --retry-all-errors {SPARE_URL}/fapi/v1/ping"
+            f"curl -fsS --retry 60 --retry-delay 1 --retry-all-errors {self.url}/fapi/v1/ping"
         )
 
     def control(self, path: str, body: dict) -> dict:
         out = self.host.check_output(
             f"curl -fsS -H 'Content-Type: application/json' -d '{json.dumps(body)}' "
-            f"{SPARE_URL}/_control/{path}"
+            f"{self.url}/_control/{path}"
         )
         return json.loads(out)
 
@@ -130,14 +166,16 @@ class Spare:
         hedge: bool = False,
         multi: bool = False,
         ip_restrict: bool = True,
+        balance: float = 10000,
     ) -> None:
-        """Restart with the key's permissions (withdrawals, IP restriction) and the account's
-        modes."""
+        """Restart with the key's permissions (withdrawals, IP restriction), the account's
+        modes and its wallet."""
         self.stop()
+        self.host.check_output(f"install -d -m 0700 {self.dir}")
         entry = {"secret": self.key[1], "canWithdraw": can_withdraw, "ipRestrict": ip_restrict}
         keys = {self.key[0]: entry}
-        self.write_json(f"{SPARE_DIR}/keys.json", keys)
-        state_file = f"{SPARE_DIR}/state.json"
+        self.write_json(f"{self.dir}/keys.json", keys)
+        state_file = f"{self.dir}/state.json"
         if not self.host.file(state_file).exists:
             # The account exists once the exchange has seen the key: create it through the
             # control API (which sets its wallet), then stop to edit the state file.
@@ -148,93 +186,116 @@ class Spare:
         state["accounts"][self.key[0]].update(dual=hedge, multi_assets=multi)
         self.write_json(state_file, state)
         self.start()
+        if balance != 10000:
+            assert (
+                self.control("account", {"apiKey": self.key[0], "balance": balance})["wallet"]
+                == balance
+            )
+
+
+def _cleanup(host) -> None:
+    host.run(f"systemctl stop '{SPARE_UNIT}-*'; systemctl reset-failed '{SPARE_UNIT}-*'")
+    host.check_output(f"rm -rf {SPARE_DIR}")
 
 
 @pytest.fixture(scope="module")
 def spare(host, test_key):
-    host.check_output(f"rm -rf {SPARE_DIR} && install -d -m 0700 {SPARE_DIR}")
+    """The live gate's spare exchange (its tests set its state one after the other)."""
+    _cleanup(host)
     exchange = Spare(host, test_key)
     yield exchange
-    exchange.stop()
-    host.run(f"systemctl reset-failed {SPARE_UNIT}")
-    host.check_output(f"rm -rf {SPARE_DIR}")
+    _cleanup(host)
 
 
-def test_sound_account_passes_and_nothing_changes(host, spare, spare_vars, test_key):
-    spare.set()
-    result = site(*spare_vars)
+@pytest.fixture(scope="module")
+def runs(host, test_key, key, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Every preflight case's `site.yml --tags preflight`, PARALLEL at a time, each against
+    its own spare exchange (one per account state) so no case waits for another's set-up."""
+    _cleanup(host)
+    directory = tmp_path_factory.mktemp("preflight-cases")
+    spares = {name: Spare(host, test_key, SPARE_PORT + 1 + i) for i, name in enumerate(STATES)}
+    for name, spare_exchange in spares.items():
+        spare_exchange.set(**STATES[name])
+    extra = {
+        name: vars_file(directory, name, test_key, spare_exchange.url)
+        for name, spare_exchange in spares.items()
+    }
+    extra[""] = extra["rehearsal"] = ()
+
+    def run(case: str) -> subprocess.CompletedProcess:
+        target, args = RUNS[case]
+        return site(*extra[target], *args)
+
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            done = dict(zip(RUNS, pool.map(run, RUNS), strict=True))
+    finally:
+        for spare_exchange in spares.values():
+            spare_exchange.stop()
+    for case, (target, _) in RUNS.items():
+        no_secret(done[case], key if target == "rehearsal" else test_key)
+    return done
+
+
+def test_sound_account_passes_and_nothing_changes(host, runs):
+    result = runs["sound"]
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     for check in CHECKS:
         assert f"ok    {check}: " in result.stdout, result.stdout[-3000:]
     assert "Preflight passed" in result.stdout
     assert recap(result)["changed"] == 0
-    no_secret(result, test_key)
     # Nothing written on the host, not even the script (it is fed on stdin).
     assert not host.file("/opt/freqtrade/bin/freqtrade-preflight").exists
 
 
-def test_check_mode_runs_the_checks_too(spare, spare_vars, test_key):
-    spare.set()
-    result = site("--check", *spare_vars)
+def test_check_mode_runs_the_checks_too(runs):
+    result = runs["check"]
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "ok    api_key_permissions: " in result.stdout
     assert recap(result)["changed"] == 0
-    no_secret(result, test_key)
 
 
-def test_key_that_can_withdraw_is_refused(spare, spare_vars, test_key):
-    spare.set(can_withdraw=True)
-    result = site(*spare_vars)
-    refused(result, "api_key_permissions", "withdrawal permission is enabled")
-    no_secret(result, test_key)
+def test_key_that_can_withdraw_is_refused(runs):
+    refused(runs["withdraw"], "api_key_permissions", "withdrawal permission is enabled")
 
 
-def test_key_without_ip_restriction_is_refused_unless_accepted(spare, spare_vars, test_key):
-    spare.set(ip_restrict=False)
-    result = site(*spare_vars)
+def test_key_without_ip_restriction_is_refused_unless_accepted(runs):
+    result = runs["no_ip"]
     refused(result, "api_key_permissions", "not restricted to trusted IPs (ipRestrict: false)")
     assert "freqtrade_preflight_require_ip_restriction: false" in result.stdout
-    no_secret(result, test_key)
-    accepted = site(*spare_vars, "-e", "freqtrade_preflight_require_ip_restriction=false")
+    accepted = runs["no_ip_accepted"]
     assert accepted.returncode == 0, (accepted.stdout + accepted.stderr)[-3000:]
     assert "ok    api_key_permissions: no withdrawals, futures enabled, not IP-restricted" in (
         accepted.stdout
     )
 
 
-def test_hedge_mode_is_refused(spare, spare_vars):
-    spare.set(hedge=True)
-    refused(site(*spare_vars), "position_mode", "hedge mode is on")
+def test_hedge_mode_is_refused(runs):
+    refused(runs["hedge"], "position_mode", "hedge mode is on")
 
 
-def test_multi_assets_mode_is_refused(spare, spare_vars):
-    spare.set(multi=True)
-    refused(site(*spare_vars), "margin_mode", "multi-assets mode is on")
+def test_multi_assets_mode_is_refused(runs):
+    refused(runs["multi"], "margin_mode", "multi-assets mode is on")
 
 
-def test_wallet_below_the_minimum_is_refused(spare, spare_vars, test_key):
-    spare.set()
-    assert spare.control("account", {"apiKey": test_key[0], "balance": 50})["wallet"] == 50
-    result = site(*spare_vars, "-e", "freqtrade_preflight_min_balance=100")
-    refused(result, "futures_balance", "50.00 USDT in the futures wallet")
-    spare.control("account", {"apiKey": test_key[0], "balance": 10000})
+def test_wallet_below_the_minimum_is_refused(runs):
+    refused(runs["poor"], "futures_balance", "50.00 USDT in the futures wallet")
 
 
-def test_missing_key_names_the_vault_variable():
-    result = site("-e", '{"vault_exchange_api_key": "", "vault_exchange_api_secret": ""}')
+def test_missing_key_names_the_vault_variable(runs):
+    result = runs["missing_key"]
     out = result.stdout + result.stderr
     assert result.returncode != 0, out[-3000:]
     assert "The preflight needs the exchange API key and secret" in out, out[-3000:]
     assert "vault_exchange_api_key" in out
 
 
-def test_rehearsal_vault_key(host, key):
+def test_rehearsal_vault_key(key, runs):
     """With the rehearsal's own key and exchange (8090): every check passes."""
     # Binance keys are 64 alphanumeric characters; tools/test-vault.sh makes them so.
     assert key[0].isalnum(), "the test vault's exchange key is not Binance-shaped"
-    result = site()
-    no_secret(result, key)
+    result = runs["rehearsal"]
     assert recap(result)["changed"] == 0
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
 
