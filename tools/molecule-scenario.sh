@@ -45,7 +45,8 @@ step() {
     printf '[molecule %s] %-12s ok (%ss)\n' "$name" "$label" $((SECONDS - t0))
     return 0
   fi
-  printf '[molecule %s] %-12s FAILED (%ss) - log: %s\n' "$name" "$label" $((SECONDS - t0)) "$log"
+  printf '[molecule %s] %-12s FAILED (%ss) - log: %s\n' "$name" "$label" $((SECONDS - t0)) "$log" \
+    | tee -a "$log"
   return 1
 }
 

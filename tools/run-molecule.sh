@@ -61,6 +61,15 @@ if [ $with_pytest -eq 1 ]; then
   echo "===== pytest (artifacts/pytest.log)"
   cat artifacts/pytest.log
 fi
+# What failed in each failed scenario, last: CI shows the end of the output, and the whole
+# pytest report above would otherwise push it out of view.
+for name in $failed; do
+  [ "$name" != pytest ] || continue
+  log=artifacts/molecule/$name.log
+  echo "===== $name: what failed (whole log: $log)"
+  grep -E '^\[molecule |^(FAILED|ERROR) |^E +|short test summary|fatal: |FAILED!|msg: |check mode reported|did not' "$log" \
+    | tail -n 60 || true
+done
 echo "[molecule] $(echo "$selected" | grep -vc '^pytest ') scenario(s)$([ $with_pytest -eq 0 ] || echo ' and pytest') in $((SECONDS - start)) s"
 if [ -n "$failed" ]; then
   echo "[molecule] FAILED: $(echo $failed)" >&2
