@@ -9,7 +9,7 @@ OPS_VAGRANT_ENV := VAGRANT_HOME=$(CURDIR)/.cache/vagrant/home \
 VULTR_STANDIN_PORT ?= 8790
 VULTR_STANDIN_KEY ?= .cache/vultr-standin/api-key
 
-.PHONY: ops-test vagrant-validate vultr-check vultr-standin vm-host rehearsal-vm rehearsal-vm-down test-vm
+.PHONY: quickstart-check ops-test vagrant-validate vultr-check vultr-standin vm-host rehearsal-vm rehearsal-vm-down test-vm
 
 # The rehearsal in a KVM virtual machine (docs/vagrant.md). Not part of `make test`.
 VM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -E env PATH=$$PATH)
@@ -25,6 +25,10 @@ rehearsal-vm-down: ## Remove the rehearsal's virtual machine
 
 test-vm: venv ## The VM stage: sandbox score, sysctl, firewall, fail2ban, reboot, idempotence (after make rehearsal-vm)
 	$(VM_SUDO) env FT_VM_TESTS=1 $(VENV)/bin/pytest -p no:cacheprovider -v tests/vm
+
+quickstart-check: host venv ## The README's production quick start against a fresh container as a new server (two converges)
+	$(SUDO) tools/build-image.sh bookworm
+	tools/quickstart-check.sh
 
 ops-test: venv ## Vagrantfile validation and vultr.yml against the local Vultr API stand-in
 	$(VENV)/bin/pytest -q tests/ops
