@@ -5,9 +5,9 @@ trusts); the bots run freqtrade's own Telegram integration, unmodified. Proves t
 bot polls with a token of its own and that no poll was ended by Telegram's 409 Conflict (one
 getUpdates poller per token, which the stand-in enforces), that a bot's start-up is
 announced, that a dry-run entry produces an entry message and that a /status command sent
-to the bot gets its answer. Works with any number of bots (the whole-site scenario has two,
-the telegram_standin role's with-bot scenario one): it drives the first bot that allows
-force entries. Tokens are read on the box and compared there by bot id; none is printed.
+to the bot gets its answer. Works with any number of bots (the whole-site scenario has
+two): it drives the first bot that allows force entries. Tokens are read on the box and
+compared there by bot id; none is printed.
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-../../../../../tests/molecule/site/tests/test_telegram.py
