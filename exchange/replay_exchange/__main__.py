@@ -31,12 +31,18 @@ def main(argv: list[str] | None = None) -> None:
         default=2400,
         help="request weight per IP and minute before 429 (Binance: 2400)",
     )
+    p.add_argument(
+        "--order-limits",
+        default="300,1200",
+        help="new orders per account per 10 s and per minute before 429 -1015 (Binance: 300,1200)",
+    )
     p.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
     keys = json.loads(Path(args.keys).read_text()) if args.keys else {}
     ex = Exchange(args.data, args.state, keys=keys, history_days=args.history_days)
     ex.limiter.limit = args.weight_limit
+    ex.limiter.orders_10s, ex.limiter.orders_1m = (int(n) for n in args.order_limits.split(","))
     web.run_app(make_app(ex), host=args.host, port=args.port, access_log=None)
 
 

@@ -97,6 +97,8 @@ def run(data: Path, seconds: float, repeats: int, conns: int) -> dict[str, Any]:
             "WARNING",
             "--weight-limit",
             "100000000",
+            "--order-limits",
+            "100000000,100000000",
         ]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))

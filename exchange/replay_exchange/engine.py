@@ -8,12 +8,19 @@ replayed price path, in segments split at funding times so events happen in orde
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import errors
 from . import margin as m
-from .markets import SPECS, brackets
+from .markets import (
+    MAX_NUM_ALGO_ORDERS,
+    MAX_NUM_ORDERS,
+    PERCENT_PRICE_DOWN,
+    PERCENT_PRICE_UP,
+    SPECS,
+    brackets,
+)
 from .public import book
 
 if TYPE_CHECKING:
@@ -342,6 +349,8 @@ class Engine:
             qty = Decimal(raw)
         except ArithmeticError as exc:
             raise errors.bad_param("quantity") from exc
+        if not qty.is_finite():
+            raise errors.bad_param("quantity")
         if qty <= 0:
             raise errors.BinanceError(-4003, "Quantity less than or equal to zero.")
         if not m.is_multiple(qty, spec.step) or qty < Decimal(spec.min_qty):
@@ -360,13 +369,45 @@ class Engine:
             price = Decimal(raw)
         except ArithmeticError as exc:
             raise errors.bad_param(name) from exc
+        if not price.is_finite():
+            raise errors.bad_param(name)
         if price <= 0:
             raise errors.BinanceError(-4001, "Price less than 0.")
-        if price < Decimal(spec.min_price) or price > Decimal(spec.max_price):
-            raise errors.BinanceError(-4016, f"Limit price can't be higher than {spec.max_price}.")
+        exponent = price.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > spec.price_precision:
+            raise errors.bad_precision()
+        if price < Decimal(spec.min_price):
+            raise errors.price_below_min()
+        if price > Decimal(spec.max_price):
+            raise errors.price_above_max()
         if not m.is_multiple(price, spec.tick):
-            raise errors.BinanceError(-4014, "Price not increased by tick size.")
+            raise errors.price_not_tick()
         return float(price)
+
+    def check_percent_price(self, sym: str, price: float, now: int) -> None:
+        """PERCENT_PRICE: a limit price within [mark * multiplierDown, mark * multiplierUp]."""
+        tick = SPECS[sym].tick
+        mark = Decimal(repr(self.mark(sym, now)))
+        cap = (mark * Decimal(PERCENT_PRICE_UP) / tick).to_integral_value(ROUND_FLOOR) * tick
+        floor = (mark * Decimal(PERCENT_PRICE_DOWN) / tick).to_integral_value(ROUND_CEILING) * tick
+        p = Decimal(repr(price))
+        if p > cap:
+            raise errors.price_above_cap(str(cap))
+        if p < floor:
+            raise errors.price_below_floor(str(floor))
+
+    @staticmethod
+    def open_count(acct: dict[str, Any], sym: str) -> tuple[int, int]:
+        """(open orders, open algo orders) of one symbol."""
+        orders = sum(
+            1
+            for o in acct["orders"].values()
+            if o["symbol"] == sym and o["status"] in ("NEW", "PARTIALLY_FILLED")
+        )
+        algos = sum(
+            1 for a in acct["algo"].values() if a["symbol"] == sym and a["algoStatus"] == "NEW"
+        )
+        return orders, algos
 
     def _reduce_qty(self, acct: dict[str, Any], sym: str, side: str, qty: float) -> float:
         amt: float = self.position(acct, sym)["amt"]
@@ -420,10 +461,13 @@ class Engine:
             if not q.get("timeInForce"):
                 raise errors.mandatory("timeInForce")
             price = self.check_price(sym, q.get("price"))
+            self.check_percent_price(sym, price, now)
             ref = price
         else:
             price = 0.0
             ref = self.ex.replay.last_price(sym, now)
+        if self.open_count(acct, sym)[0] >= MAX_NUM_ORDERS:
+            raise errors.max_open_orders()
         if reduce_only:
             qty = self._reduce_qty(acct, sym, side, qty)
             qty_d = Decimal(repr(qty)).quantize(SPECS[sym].step)
@@ -496,6 +540,8 @@ class Engine:
             raise errors.BinanceError(-2021, "Order would immediately trigger.")
         if not (close_pos or reduce_only) and float(qty) * trigger < float(SPECS[sym].min_notional):
             raise errors.min_notional(SPECS[sym].min_notional)
+        if self.open_count(acct, sym)[1] >= MAX_NUM_ALGO_ORDERS:
+            raise errors.max_stop_orders()
         algo_id = self.next_id()
         algo = {
             "algoId": algo_id,

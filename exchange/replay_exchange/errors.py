@@ -67,6 +67,45 @@ def min_notional(notional: str) -> BinanceError:
     )
 
 
+# Filter failures, as Binance's USDⓈ-M API words them (codes from its error-code list:
+# -4013 PRICE_LESS_THAN_MIN_PRICE, -4002 PRICE_GREATER_THAN_MAX_PRICE, -4014
+# PRICE_NOT_INCREASED_BY_TICK_SIZE, -4016 PRICE_HIGHTER_THAN_MULTIPLIER_UP, -4024
+# PRICE_LOWER_THAN_MULTIPLIER_DOWN, -2025 MAX_OPEN_ORDER_EXCEEDED, -4045
+# MAX_STOP_ORDER_EXCEEDED, -1111 BAD_PRECISION).
+def bad_precision() -> BinanceError:
+    return BinanceError(-1111, "Precision is over the maximum defined for this asset.")
+
+
+def price_below_min() -> BinanceError:
+    return BinanceError(-4013, "Price less than min price.")
+
+
+def price_above_max() -> BinanceError:
+    return BinanceError(-4002, "Price greater than max price.")
+
+
+def price_not_tick() -> BinanceError:
+    return BinanceError(-4014, "Price not increased by tick size.")
+
+
+def price_above_cap(cap: str) -> BinanceError:
+    """PERCENT_PRICE: a limit price above mark price * multiplierUp."""
+    return BinanceError(-4016, f"Limit price can't be higher than {cap}.")
+
+
+def price_below_floor(floor: str) -> BinanceError:
+    """PERCENT_PRICE: a limit price below mark price * multiplierDown."""
+    return BinanceError(-4024, f"Limit price can't be lower than {floor}.")
+
+
+def max_open_orders() -> BinanceError:
+    return BinanceError(-2025, "Reach max open order limit.")
+
+
+def max_stop_orders() -> BinanceError:
+    return BinanceError(-4045, "Reach max stop order limit.")
+
+
 def unknown_order() -> BinanceError:
     return BinanceError(-2011, "Unknown order sent.")
 
@@ -85,6 +124,13 @@ def too_many_requests(limit: int) -> BinanceError:
         f"Too many requests; current limit of IP is {limit} requests per minute. "
         "Please use the websocket for live updates to avoid polling the API.",
         429,
+    )
+
+
+def too_many_orders(limit: int, per: str) -> BinanceError:
+    """An ORDERS rate limit of exchangeInfo exceeded (per account), e.g. per "10 SECOND"."""
+    return BinanceError(
+        -1015, f"Too many new orders; current limit is {limit} orders per {per}.", 429
     )
 
 

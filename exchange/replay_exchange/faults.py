@@ -76,7 +76,9 @@ class Limiter:
     used: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (minute, weight)
     rejected: dict[str, tuple[int, int]] = field(default_factory=dict)  # ip -> (minute, count)
     banned_until: dict[str, int] = field(default_factory=dict)
-    orders: dict[str, tuple[int, int]] = field(default_factory=dict)  # "ip/span" -> (window, n)
+    orders: dict[str, tuple[int, int]] = field(default_factory=dict)  # "key/span" -> (window, n)
+    orders_10s: int = 300  # exchangeInfo rateLimits ORDERS (markets.RATE_LIMITS), per account
+    orders_1m: int = 1200
 
     def add(self, ip: str, now_ms: int, weight: int) -> int:
         minute = now_ms // 60_000
@@ -85,11 +87,22 @@ class Limiter:
         self.used[ip] = (minute, w)
         return w
 
-    def add_order(self, ip: str, now_ms: int) -> tuple[int, int]:
+    def order_limit_hit(self, who: str, now_ms: int) -> tuple[int, str, int] | None:
+        """(limit, interval, Retry-After s) if one more order would exceed an ORDERS limit."""
+        for span, limit, per in (
+            (10_000, self.orders_10s, "10 SECOND"),
+            (60_000, self.orders_1m, "MINUTE"),
+        ):
+            w, n = self.orders.get(f"{who}/{span}", (-1, 0))
+            if w == now_ms // span and n >= limit:
+                return limit, per, -(-((w + 1) * span - now_ms) // 1000)
+        return None
+
+    def add_order(self, who: str, now_ms: int) -> tuple[int, int]:
         """Count an order; (orders in this 10 s window, orders in this minute)."""
         counts = []
         for span in (10_000, 60_000):
-            key = f"{ip}/{span}"
+            key = f"{who}/{span}"
             w, n = self.orders.get(key, (now_ms // span, 0))
             n = (n if w == now_ms // span else 0) + 1
             self.orders[key] = (now_ms // span, n)

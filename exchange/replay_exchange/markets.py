@@ -137,6 +137,11 @@ ORDER_TYPES = [
     "TRAILING_STOP_MARKET",
 ]
 
+MAX_NUM_ORDERS = 200  # open orders per symbol (MAX_NUM_ORDERS filter)
+MAX_NUM_ALGO_ORDERS = 10  # open conditional (algo) orders per symbol
+PERCENT_PRICE_UP = "1.0500"  # limit price at most mark price * multiplierUp
+PERCENT_PRICE_DOWN = "0.9500"  # and at least mark price * multiplierDown
+
 RATE_LIMITS = [
     {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
     {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
@@ -200,13 +205,13 @@ def symbol_info(spec: SymbolSpec) -> dict[str, Any]:
                 "minQty": spec.min_qty,
                 "maxQty": spec.market_max_qty,
             },
-            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
-            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+            {"filterType": "MAX_NUM_ORDERS", "limit": MAX_NUM_ORDERS},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": MAX_NUM_ALGO_ORDERS},
             {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
             {
                 "filterType": "PERCENT_PRICE",
-                "multiplierUp": "1.0500",
-                "multiplierDown": "0.9500",
+                "multiplierUp": PERCENT_PRICE_UP,
+                "multiplierDown": PERCENT_PRICE_DOWN,
                 "multiplierDecimal": "4",
             },
         ],

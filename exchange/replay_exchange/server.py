@@ -136,6 +136,16 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
             status=429,
             headers=_retry_headers(weight, retry),
         )
+    new_order = request.method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder")
+    account = request.headers.get("X-MBX-APIKEY") or ip  # order limits count per account
+    hit = ex.limiter.order_limit_hit(account, now) if new_order else None
+    if hit is not None:
+        limit, per, retry_s = hit
+        return web.json_response(
+            errors.too_many_orders(limit, per).body(),
+            status=429,
+            headers=_retry_headers(weight, retry_s),
+        )
     try:
         resp = await handler(request)
     except errors.BinanceError as err:
@@ -150,8 +160,8 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
         else:
             raise
     resp.headers["X-MBX-USED-WEIGHT-1M"] = str(weight)
-    if request.method == "POST" and path in ("/fapi/v1/order", "/fapi/v1/algoOrder"):
-        n10, n60 = ex.limiter.add_order(ip, now)  # reported like Binance, not enforced
+    if new_order:
+        n10, n60 = ex.limiter.add_order(account, now)  # rejected orders count too
         resp.headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
         resp.headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
     return resp
@@ -185,18 +195,18 @@ async def control_faults_delete(request: web.Request) -> web.Response:
     ex.limiter.banned_until.clear()
     ex.limiter.used.clear()
     ex.limiter.rejected.clear()
+    ex.limiter.orders.clear()
     return web.json_response({"faults": []})
 
 
 async def control_limits_post(request: web.Request) -> web.Response:
     ex: Exchange = request.app[EX]
     body = await _json(request)
-    for name in ("limit", "ban_after", "ban_s"):
+    names = ("limit", "ban_after", "ban_s", "orders_10s", "orders_1m")
+    for name in names:
         if name in body:
             setattr(ex.limiter, name, int(body[name]))
-    return web.json_response(
-        {"limit": ex.limiter.limit, "ban_after": ex.limiter.ban_after, "ban_s": ex.limiter.ban_s}
-    )
+    return web.json_response({name: getattr(ex.limiter, name) for name in names})
 
 
 async def control_price_post(request: web.Request) -> web.Response:
@@ -248,6 +258,8 @@ async def control_state_get(request: web.Request) -> web.Response:
                 "limit": ex.limiter.limit,
                 "ban_after": ex.limiter.ban_after,
                 "ban_s": ex.limiter.ban_s,
+                "orders_10s": ex.limiter.orders_10s,
+                "orders_1m": ex.limiter.orders_1m,
                 "used": dict(ex.limiter.used),
                 "banned_until": ex.limiter.banned_until,
             },

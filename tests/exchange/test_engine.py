@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from replay_exchange import errors
 from replay_exchange import margin as m
-from replay_exchange.markets import brackets
+from replay_exchange.markets import MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS, brackets
 from replay_exchange.server import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_KEYS
 from rx_support import DATA_DIR, FakeClock
@@ -182,3 +184,72 @@ def test_cross_liquidation_uses_the_whole_cross_wallet(tmp_path: Path) -> None:
     ex.engine.tick()
     assert pos["amt"] == 0
     assert 0 <= acct["wallet"] < 200.0 * 0.2  # what is left after loss, fee and clearance
+
+
+def limit_order(ex: Exchange, sym: str, side: str, qty: str, price: str) -> dict:
+    q = {"type": "LIMIT", "side": side, "quantity": qty, "price": price, "timeInForce": "GTC"}
+    return ex.engine.place_order(KEY, sym, q)
+
+
+def code_of(fn: Callable[[], object]) -> tuple[int, str]:
+    with pytest.raises(errors.BinanceError) as e:
+        fn()
+    return e.value.code, e.value.msg
+
+
+def test_price_filter_and_percent_price(tmp_path: Path) -> None:
+    ex = make(tmp_path, FakeClock(T0))
+    ex.replay.overrides["BTCUSDT"] = {"last": 100_000.0, "mark": 100_003.0}
+    buy = partial(limit_order, ex, "BTCUSDT", "BUY", "0.002")
+    sell = partial(limit_order, ex, "BTCUSDT", "SELL", "0.002")
+    # PRICE_FILTER: minPrice 261.10, maxPrice 809484, tickSize 0.10, pricePrecision 2
+    assert code_of(lambda: buy("261.0")) == (-4013, "Price less than min price.")
+    assert code_of(lambda: sell("809484.1")) == (-4002, "Price greater than max price.")
+    assert code_of(lambda: buy("99000.05")) == (-4014, "Price not increased by tick size.")
+    assert code_of(lambda: buy("99000.101"))[0] == -1111
+    # PERCENT_PRICE around the mark price: cap 100003 * 1.05 = 105003.15 -> 105003.10 (down to
+    # the tick), floor 100003 * 0.95 = 95002.85 -> 95002.90 (up to the tick)
+    assert code_of(lambda: sell("105003.2")) == (
+        -4016,
+        "Limit price can't be higher than 105003.10.",
+    )
+    assert code_of(lambda: buy("95002.8")) == (-4024, "Limit price can't be lower than 95002.90.")
+    assert sell("105003.1")["status"] == "NEW"
+    assert buy("95002.9")["status"] == "NEW"
+    # the trigger price of a conditional order is not bound by PERCENT_PRICE (stop-losses sit
+    # further away than 5 %)
+    algo = ex.engine.place_algo(
+        KEY,
+        "BTCUSDT",
+        {
+            "algoType": "CONDITIONAL",
+            "type": "STOP_MARKET",
+            "side": "SELL",
+            "quantity": "0.002",
+            "triggerPrice": "80000.0",
+        },
+    )
+    assert algo["algoStatus"] == "NEW"
+
+
+def test_max_num_orders_and_max_num_algo_orders(tmp_path: Path) -> None:
+    ex = make(tmp_path, FakeClock(T0))
+    ex.replay.overrides["ETHUSDT"] = {"last": 3000.0, "mark": 3000.0}
+    for _ in range(MAX_NUM_ORDERS):
+        assert limit_order(ex, "ETHUSDT", "BUY", "0.010", "2950.00")["status"] == "NEW"
+    reject = (-2025, "Reach max open order limit.")
+    assert code_of(lambda: limit_order(ex, "ETHUSDT", "BUY", "0.010", "2950.00")) == reject
+    assert code_of(lambda: market(ex, "ETHUSDT", "BUY", "0.010")) == reject
+    # per symbol; and a cancelled order frees its slot
+    ex.replay.overrides["SOLUSDT"] = {"last": 150.0, "mark": 150.0}
+    assert limit_order(ex, "SOLUSDT", "BUY", "1", "148.00")["status"] == "NEW"
+    first = next(iter(ex.engine.account(KEY)["orders"].values()))
+    first["status"] = "CANCELED"
+    assert limit_order(ex, "ETHUSDT", "BUY", "0.010", "2950.00")["status"] == "NEW"
+
+    stop = {"algoType": "CONDITIONAL", "type": "STOP_MARKET", "side": "SELL", "quantity": "0.010"}
+    for _ in range(MAX_NUM_ALGO_ORDERS):
+        ex.engine.place_algo(KEY, "ETHUSDT", {**stop, "triggerPrice": "2500.00"})
+    got = code_of(lambda: ex.engine.place_algo(KEY, "ETHUSDT", {**stop, "triggerPrice": "2500.00"}))
+    assert got == (-4045, "Reach max stop order limit.")
+    assert ex.engine.place_algo(KEY, "SOLUSDT", {**stop, "quantity": "1", "triggerPrice": "120"})
