@@ -24,22 +24,6 @@ fi
 # /var/cache/ft-harness/pip is the pip cache every test container shares.
 mkdir -p "$STATE_DIR" "$LOG_DIR" /var/cache/ft-harness/pip
 
-install_packages() {
-  local missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # Installing a daemon package on a host without systemd must not try to start it.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > "$LOG_DIR/apt.log" 2>&1 \
-    || { rm -f /usr/sbin/policy-rc.d; cat "$LOG_DIR/apt.log" >&2; exit 1; }
-  rm -f /usr/sbin/policy-rc.d
-}
-
 # A daemon that the host's init may or may not manage: use it when it answers, else start it.
 ensure_apt_cacher() {
   if curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:3142/acng-report.html 2>/dev/null; then
@@ -103,7 +87,7 @@ print(f"[host-setup] {len(extra)} extra CA certificate(s) for the containers")
 PY
 }
 
-install_packages
+"$HERE/install-packages.sh" "$LOG_DIR/apt.log" "${PACKAGES[@]}"
 collect_extra_cas
 ensure_dockerd
 ensure_apt_cacher

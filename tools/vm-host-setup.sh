@@ -8,6 +8,7 @@
 # started directly, as tools/host-setup.sh does for dockerd.
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 LOG_DIR=${LOG_DIR:-/var/log/ft-harness}
 PACKAGES=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients dnsmasq-base
@@ -21,26 +22,6 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 mkdir -p "$LOG_DIR"
-
-install_packages() {
-  local missing=() pkg
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2> /dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  local proxy=()
-  if curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:3142/acng-report.html 2> /dev/null; then
-    proxy=(-o Acquire::http::Proxy=http://127.0.0.1:3142)
-  fi
-  apt-get "${proxy[@]}" update -qq
-  # Installing a daemon package on a host without systemd must not try to start it.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-  apt-get "${proxy[@]}" install -y -qq --no-install-recommends "${missing[@]}" > "$LOG_DIR/vm-apt.log" 2>&1 \
-    || { rm -f /usr/sbin/policy-rc.d; tail -40 "$LOG_DIR/vm-apt.log" >&2; exit 1; }
-  rm -f /usr/sbin/policy-rc.d
-}
 
 # A daemon started in the background unless one of that name already runs.
 start_daemon() {
@@ -133,7 +114,7 @@ probe_kvm() {
   rm -f "$serial"
 }
 
-install_packages
+"$HERE/install-packages.sh" "$LOG_DIR/vm-apt.log" "${PACKAGES[@]}"
 ensure_kvm_group
 ensure_libvirtd
 ensure_pool
