@@ -100,7 +100,7 @@ class ClosedTrades:
 
     @property
     def funding_paid(self) -> float:
-        return self.committed.funding_paid + self.provisional.funding_paid
+        return self.total.funding_paid
 
     @property
     def by_leverage(self) -> Mapping[int, LeverageReturns]:

@@ -16,7 +16,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from . import __version__, riskmath
-from .closed import leverage_label
+from .closed import LEVERAGE_BOUNDS, leverage_label
 from .config import Config
 from .governor import governor_metrics
 from .poller import BotState, FundingRates
@@ -250,7 +250,9 @@ class RiskCollector(Collector):
         and stays (the totals only grow)."""
         count = _gauge(
             "risk_bot_closed_trades_by_leverage",
-            "Closed trades, by leverage bucket (smallest of 1,2,3,5,10,20,50,125x >= leverage).",
+            "Closed trades, by leverage bucket (smallest of "
+            + ",".join(map(str, LEVERAGE_BOUNDS))
+            + "x >= leverage).",
             LEV,
         )
         profit = _gauge(
