@@ -7,6 +7,7 @@ replayed price path, in segments split at funding times so events happen in orde
 
 from __future__ import annotations
 
+import re
 import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from . import margin as m
 from .markets import (
     MAX_NUM_ALGO_ORDERS,
     MAX_NUM_ORDERS,
+    OPEN_STATUSES,
     PERCENT_PRICE_DOWN,
     PERCENT_PRICE_UP,
     SPECS,
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 DEFAULT_WALLET = 10_000.0
 DEFAULT_LEVERAGE = 20
 MAX_CLOSED_KEPT = 1000  # closed orders/trades/income kept per account (oldest dropped)
+CLIENT_ORDER_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET")
 
 
@@ -101,7 +104,7 @@ class Engine:
                     for s, p in acct["positions"].items()
                     if p["amt"]
                 },
-                "open_orders": [o for o in acct["orders"].values() if o["status"] == "NEW"],
+                "open_orders": [o for o in acct["orders"].values() if o["status"] in OPEN_STATUSES],
                 "open_algo_orders": [a for a in acct["algo"].values() if a["algoStatus"] == "NEW"],
                 "income_count": len(acct["income"]),
             }
@@ -136,9 +139,10 @@ class Engine:
     def open_order_margin(self, acct: dict[str, Any]) -> float:
         total = 0.0
         for o in acct["orders"].values():
-            if o["status"] == "NEW" and not o["reduceOnly"]:  # closing orders need no margin
+            if o["status"] in OPEN_STATUSES and not o["reduceOnly"]:  # closing ones need none
                 lev = self.settings(acct, o["symbol"])["leverage"]
-                total += float(o["origQty"]) * float(o["price"]) / lev
+                left = float(o["origQty"]) - float(o["executedQty"])
+                total += left * float(o["price"]) / lev
         return total
 
     def available(self, acct: dict[str, Any], now: int) -> float:
@@ -341,6 +345,19 @@ class Engine:
             "updateTime": now,
         }
 
+    @staticmethod
+    def check_client_order_id(acct: dict[str, Any], cid: str | None) -> None:
+        """Binance: newClientOrderId matches ^[.A-Z:/a-z0-9_-]{1,36}$ and is unique among
+        open orders; so a client may resend an order whose answer it lost without doubling it
+        while the first one still rests."""
+        if cid is None:
+            return
+        if not CLIENT_ORDER_ID.fullmatch(cid):
+            raise errors.bad_client_order_id()
+        for o in acct["orders"].values():
+            if o["clientOrderId"] == cid and o["status"] in OPEN_STATUSES:
+                raise errors.duplicate_client_order_id()
+
     def check_qty(self, sym: str, raw: str | None, market: bool) -> Decimal:
         spec = SPECS[sym]
         if raw is None or raw == "":
@@ -402,7 +419,7 @@ class Engine:
         orders = sum(
             1
             for o in acct["orders"].values()
-            if o["symbol"] == sym and o["status"] in ("NEW", "PARTIALLY_FILLED")
+            if o["symbol"] == sym and o["status"] in OPEN_STATUSES
         )
         algos = sum(
             1 for a in acct["algo"].values() if a["symbol"] == sym and a["algoStatus"] == "NEW"
@@ -468,6 +485,7 @@ class Engine:
             ref = self.ex.replay.last_price(sym, now)
         if self.open_count(acct, sym)[0] >= MAX_NUM_ORDERS:
             raise errors.max_open_orders()
+        self.check_client_order_id(acct, q.get("newClientOrderId"))
         if reduce_only:
             qty = self._reduce_qty(acct, sym, side, qty)
             qty_d = Decimal(repr(qty)).quantize(SPECS[sym].step)
@@ -499,9 +517,7 @@ class Engine:
     def _trim_orders(self, acct: dict[str, Any]) -> None:
         orders = acct["orders"]
         if len(orders) > MAX_CLOSED_KEPT:
-            closed = [
-                k for k, o in orders.items() if o["status"] not in ("NEW", "PARTIALLY_FILLED")
-            ]
+            closed = [k for k, o in orders.items() if o["status"] not in OPEN_STATUSES]
             for k in closed[: len(orders) - MAX_CLOSED_KEPT]:
                 del orders[k]
 
@@ -655,14 +671,16 @@ class Engine:
         syms: set[str] = set()
         for acct in self.accounts.values():
             syms.update(s for s, p in acct["positions"].items() if p["amt"])
-            syms.update(o["symbol"] for o in acct["orders"].values() if o["status"] == "NEW")
+            syms.update(
+                o["symbol"] for o in acct["orders"].values() if o["status"] in OPEN_STATUSES
+            )
             syms.update(a["symbol"] for a in acct["algo"].values() if a["algoStatus"] == "NEW")
         return syms
 
     def _segment(self, t0: int, t1: int, active: set[str]) -> None:
         replay = self.ex.replay
         for sym in active:
-            last_lo, last_hi = replay.extremes(sym, "trade", t0, t1)
+            last_lo, last_hi, volume = replay.traded(sym, t0, t1)
             mark_lo, mark_hi = replay.extremes(sym, "mark", t0, t1)
             for acct in self.accounts.values():
                 for algo in list(acct["algo"].values()):
@@ -679,22 +697,41 @@ class Engine:
                         self._trigger_algo(acct, algo, t1)
                 for order in list(acct["orders"].values()):
                     if (
-                        order["symbol"] != sym
-                        or order["status"] != "NEW"
-                        or order["type"] != "LIMIT"
+                        order["symbol"] == sym
+                        and order["status"] in OPEN_STATUSES
+                        and order["type"] == "LIMIT"
                     ):
-                        continue
-                    price = float(order["price"])
-                    if m.limit_crossed(order["side"], price, last_lo, last_hi):
-                        qty = float(order["origQty"])
-                        if order["reduceOnly"]:
-                            amt = self.position(acct, sym)["amt"]
-                            if amt == 0 or (amt > 0) == (order["side"] == "BUY"):
-                                order["status"] = "EXPIRED"
-                                continue
-                            qty = min(qty, abs(amt))
-                        self.fill(acct, order, qty, price, True, t1)
+                        self._fill_resting(acct, order, last_lo, last_hi, volume, t1)
                 self._check_liquidation(acct, sym, mark_lo, mark_hi, t1)
+
+    def _fill_resting(
+        self,
+        acct: dict[str, Any],
+        order: dict[str, Any],
+        lo: float,
+        hi: float,
+        volume: float | None,
+        now: int,
+    ) -> None:
+        """Fill a resting limit order the price traded through over [lo, hi], in slices
+        sized by the replayed volume (all at once when a test set the price: no volume)."""
+        side, price = order["side"], float(order["price"])
+        if not m.limit_traded_through(side, price, lo, hi):
+            return
+        spec = SPECS[order["symbol"]]
+        left = float(order["origQty"]) - float(order["executedQty"])
+        if order["reduceOnly"]:
+            amt = self.position(acct, order["symbol"])["amt"]
+            if amt == 0 or (amt > 0) == (side == "BUY"):
+                order["status"] = "EXPIRED"
+                return
+            left = min(left, abs(amt))
+        qty = left
+        if volume is not None:
+            share = Decimal(repr(m.limit_fill_qty(side, price, lo, hi, volume)))
+            qty = min(left, float(share.quantize(spec.step, rounding=ROUND_FLOOR)))
+        if qty > 0:
+            self.fill(acct, order, qty, price, True, now)
 
     def _check_liquidation(
         self, acct: dict[str, Any], sym: str, lo: float, hi: float, now: int

@@ -114,6 +114,14 @@ def no_such_order() -> BinanceError:
     return BinanceError(-2013, "Order does not exist.")
 
 
+def bad_client_order_id() -> BinanceError:
+    return BinanceError(-4015, "Client order id is not valid.")
+
+
+def duplicate_client_order_id() -> BinanceError:
+    return BinanceError(-4116, "ClientOrderId is duplicated.")
+
+
 def reduce_only_rejected() -> BinanceError:
     return BinanceError(-2022, "ReduceOnly Order is rejected.")
 
@@ -141,3 +149,15 @@ def banned(until_ms: int) -> BinanceError:
         "Please use the websocket for live updates to avoid bans.",
         418,
     )
+
+
+# Binance's "execution status unknown" answers: the request may have been executed.
+EXECUTION_UNKNOWN = {
+    -1006: "An unexpected response was received from the message bus. Execution status unknown.",
+    -1007: "Timeout waiting for response from backend server. "
+    "Send status unknown; execution status unknown.",
+}
+
+
+def execution_unknown(code: int) -> BinanceError:
+    return BinanceError(code, EXECUTION_UNKNOWN[code], 503)

@@ -5,7 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MODES = ("429", "418", "5xx", "latency", "drop", "clock", "maintenance")
+from .errors import EXECUTION_UNKNOWN
+
+MODES = (
+    "429",
+    "418",
+    "5xx",
+    "latency",
+    "drop",
+    "clock",
+    "maintenance",
+    "unknown",
+    "late",
+    "lost",
+)
+# Faults that let the request execute (an order is placed, cancelled...) and then fail its
+# answer, as Binance does when its backend times out: "unknown" answers 503 with -1006/-1007
+# (execution status unknown), "late" answers after latency_ms (past the client's timeout),
+# "lost" drops the connection without an answer.
+AFTER_EXECUTION = ("unknown", "late", "lost")
 
 # Request weights of the endpoints that cost more than 1 (Binance's published values).
 WEIGHTS: dict[str, int] = {
@@ -60,6 +78,11 @@ class Fault:
     count: int | None = None  # responses left; None = until expiry
     path: str = ""  # only requests whose path starts with this
     retry_after_s: int = 30
+    code: int = -1007  # "unknown": -1006 or -1007
+
+    @property
+    def after_execution(self) -> bool:
+        return self.mode in AFTER_EXECUTION
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -138,6 +161,9 @@ class Faults:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         duration = float(spec.get("duration_s", 60))
+        code = int(spec.get("code", -1007))
+        if code not in EXECUTION_UNKNOWN:
+            raise ValueError(f"code must be one of {sorted(EXECUTION_UNKNOWN)}")
         fault = Fault(
             mode=mode,
             until_ms=now_ms + int(duration * 1000),
@@ -146,6 +172,7 @@ class Faults:
             count=int(spec["count"]) if spec.get("count") is not None else None,
             path=str(spec.get("path", "")),
             retry_after_s=int(spec.get("retry_after_s", 30)),
+            code=code,
         )
         self.active[mode] = fault
         return fault

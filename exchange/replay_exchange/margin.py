@@ -131,5 +131,24 @@ def stop_triggered(order_type: str, side: str, trigger: float, lo: float, hi: fl
     return hi >= trigger if rising else lo <= trigger
 
 
-def limit_crossed(side: str, price: float, lo: float, hi: float) -> bool:
-    return lo <= price if side == "BUY" else hi >= price
+# A resting limit order's share of the volume traded beyond its price. The orders queued
+# ahead of it at that price and the depth between take the rest; the queue is unknown, so
+# a modest share: an order as large as a tenth of what trades through its price fills in
+# slices (PARTIALLY_FILLED), a small one at once.
+FILL_SHARE = 0.1
+
+
+def limit_traded_through(side: str, price: float, lo: float, hi: float) -> bool:
+    """A resting limit order fills only once the price trades beyond it: a mere touch leaves
+    it in the queue."""
+    return lo < price if side == "BUY" else hi > price
+
+
+def limit_fill_qty(side: str, price: float, lo: float, hi: float, volume: float) -> float:
+    """Quantity a resting limit order may fill over a path spanning [lo, hi] on which `volume`
+    traded: FILL_SHARE of the volume traded beyond its price, the volume taken as spread
+    evenly over the range."""
+    if not limit_traded_through(side, price, lo, hi):
+        return 0.0
+    beyond = (price - lo) if side == "BUY" else (hi - price)
+    return FILL_SHARE * volume * min(1.0, beyond / (hi - lo))

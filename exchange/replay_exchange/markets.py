@@ -137,6 +137,7 @@ ORDER_TYPES = [
     "TRAILING_STOP_MARKET",
 ]
 
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")  # an order still resting on the book
 MAX_NUM_ORDERS = 200  # open orders per symbol (MAX_NUM_ORDERS filter)
 MAX_NUM_ALGO_ORDERS = 10  # open conditional (algo) orders per symbol
 PERCENT_PRICE_UP = "1.0500"  # limit price at most mark price * multiplierUp

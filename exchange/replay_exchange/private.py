@@ -14,7 +14,7 @@ from aiohttp import web
 from . import errors
 from .appkey import EX
 from .margin import MAKER_FEE, TAKER_FEE, maint_margin
-from .markets import brackets
+from .markets import OPEN_STATUSES, brackets
 
 if TYPE_CHECKING:
     from .server import Exchange
@@ -315,7 +315,7 @@ def order_get(ex: Exchange, key: str, q: dict[str, str]) -> Any:
 
 def order_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     o = _find_order(ex, key, q)
-    if o is None or o["status"] not in ("NEW", "PARTIALLY_FILLED"):
+    if o is None or o["status"] not in OPEN_STATUSES:
         raise errors.unknown_order()
     o["status"] = "CANCELED"
     o["updateTime"] = ex.now()
@@ -329,13 +329,13 @@ def open_orders(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     return [
         o
         for o in acct["orders"].values()
-        if o["status"] in ("NEW", "PARTIALLY_FILLED") and (sym is None or o["symbol"] == sym)
+        if o["status"] in OPEN_STATUSES and (sym is None or o["symbol"] == sym)
     ]
 
 
 def open_order(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     o = _find_order(ex, key, q)
-    if o is None or o["status"] not in ("NEW", "PARTIALLY_FILLED"):
+    if o is None or o["status"] not in OPEN_STATUSES:
         raise errors.BinanceError(-2013, "Order does not exist.")
     return o
 
@@ -366,7 +366,7 @@ def cancel_all(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q)
     now = ex.now()
     for o in ex.engine.account(key)["orders"].values():
-        if o["symbol"] == sym and o["status"] in ("NEW", "PARTIALLY_FILLED"):
+        if o["symbol"] == sym and o["status"] in OPEN_STATUSES:
             o["status"], o["updateTime"] = "CANCELED", now
     ex.engine.persist()
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
@@ -485,7 +485,7 @@ def margin_type_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
         raise errors.BinanceError(-4046, "No need to change margin type.")
     if ex.engine.position(acct, sym)["amt"]:
         raise errors.BinanceError(-4048, "Margin type cannot be changed if there exists position.")
-    if any(o["symbol"] == sym and o["status"] == "NEW" for o in acct["orders"].values()):
+    if any(o["symbol"] == sym and o["status"] in OPEN_STATUSES for o in acct["orders"].values()):
         raise errors.BinanceError(
             -4047, "Margin type cannot be changed if there exists open orders."
         )

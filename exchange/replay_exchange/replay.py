@@ -281,6 +281,17 @@ class Replay:
         p = price(symbol, t1)
         return min(lo, p), max(hi, p)
 
+    def traded(self, symbol: str, t0: int, t1: int) -> tuple[float, float, float | None]:
+        """(low, high, volume) of the last-price path over [t0, t1]; volume None while a
+        test sets the price (an override trades no recorded volume)."""
+        p = self.last_price(symbol, t1)
+        if "last" in self.overrides.get(symbol, {}):
+            return p, p, None
+        if t1 <= t0:
+            return p, p, 0.0
+        _, hi, lo, _, volume = self.span(self.series(symbol, "trade"), t0, t1)
+        return min(lo, p), max(hi, p), volume
+
     def klines(
         self,
         symbol: str,

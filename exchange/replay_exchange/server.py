@@ -15,7 +15,7 @@ from aiohttp import web
 
 from . import errors, public
 from .appkey import EX
-from .faults import Faults, Limiter, request_weight
+from .faults import Fault, Faults, Limiter, request_weight
 from .replay import Replay, load
 from .state import StateFile
 
@@ -80,7 +80,10 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
     route = f"{request.method} {path}"
     ex.request_counts[route] = ex.request_counts.get(route, 0) + 1
     weight = ex.limiter.add(ip, now, request_weight(path, dict(request.query)))
-    for fault in ex.faults.match(path, now):
+    matched = ex.faults.match(path, now)
+    for fault in matched:
+        if fault.after_execution:
+            continue  # acts on the answer, below
         if fault.mode == "clock" and "signature" not in request.query:
             continue  # a stale timestamp matters to signed requests only: not faulted
         ex.faults.apply(fault, route)
@@ -164,7 +167,34 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
         n10, n60 = ex.limiter.add_order(account, now)  # rejected orders count too
         resp.headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
         resp.headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
+    after = next((f for f in matched if f.after_execution), None)
+    if after is not None:
+        return await _fail_after_execution(request, after, route, weight, resp)
     return resp
+
+
+async def _fail_after_execution(
+    request: web.Request,
+    fault: Fault,
+    route: str,
+    weight: int,
+    resp: web.StreamResponse,
+) -> web.StreamResponse:
+    """The handler has run (the order exists): fail the answer as `fault` says."""
+    ex: Exchange = request.app[EX]
+    ex.faults.apply(fault, route)
+    if fault.mode == "late":
+        await asyncio.sleep(fault.latency_ms / 1000)
+        return resp
+    if fault.mode == "lost":
+        if request.transport is not None:
+            request.transport.close()
+        raise web.HTTPBadRequest()  # never delivered: the transport is gone
+    return web.json_response(
+        errors.execution_unknown(fault.code).body(),
+        status=fault.status,
+        headers={"X-MBX-USED-WEIGHT-1M": str(weight)},
+    )
 
 
 # --- control API ----------------------------------------------------------------------------

@@ -253,3 +253,45 @@ def test_max_num_orders_and_max_num_algo_orders(tmp_path: Path) -> None:
     got = code_of(lambda: ex.engine.place_algo(KEY, "ETHUSDT", {**stop, "triggerPrice": "2500.00"}))
     assert got == (-4045, "Reach max stop order limit.")
     assert ex.engine.place_algo(KEY, "SOLUSDT", {**stop, "quantity": "1", "triggerPrice": "120"})
+
+
+def test_limit_fill_share_of_the_volume_traded_through() -> None:
+    # a quarter of the range lies beyond the price: a tenth of that quarter of the volume
+    assert m.limit_fill_qty("BUY", 99.0, 98.0, 102.0, 100.0) == pytest.approx(2.5)
+    assert m.limit_fill_qty("SELL", 101.0, 98.0, 102.0, 100.0) == pytest.approx(2.5)
+    assert m.limit_fill_qty("BUY", 98.0, 98.0, 102.0, 100.0) == 0.0  # a touch: still queued
+    assert m.limit_fill_qty("SELL", 102.0, 98.0, 102.0, 100.0) == 0.0
+    assert m.limit_fill_qty("BUY", 110.0, 98.0, 102.0, 100.0) == pytest.approx(10.0)
+
+
+def test_resting_limit_fills_in_slices_sized_by_the_replayed_volume(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    ex = make(tmp_path, clock)
+    sym, step_ms, qty = "ETHUSDT", 1000, 50.0
+    last = ex.replay.last_price(sym, T0)
+    low = ex.replay.traded(sym, T0, T0 + 2 * H)[0]
+    assert low < last * 0.99, "the recorded path dips about 2 % in the next 2 h"
+    price = f"{(last + low) / 2:.2f}"
+    q = {"type": "LIMIT", "side": "BUY", "quantity": f"{qty:.3f}", "price": price}
+    ex.engine.settings(ex.engine.account(KEY), sym)["leverage"] = 50
+    o = ex.engine.place_order(KEY, sym, {**q, "timeInForce": "GTC"})
+    assert o["status"] == "NEW"
+    seen, t, filled_before = set(), T0, 0.0
+    while o["status"] != "FILLED" and t < T0 + 2 * H:
+        lo, _, volume = ex.replay.traded(sym, t, t + step_ms)
+        t += step_ms
+        clock.now_ms = t
+        ex.engine.tick()
+        filled = float(o["executedQty"])
+        got = filled - filled_before
+        assert volume is not None
+        if lo >= float(price):
+            assert got == 0, "filled without trading through the price"
+        assert got <= m.FILL_SHARE * volume + 1e-9, "more than its share of the volume"
+        filled_before = filled
+        seen.add(o["status"])
+    assert "PARTIALLY_FILLED" in seen and o["status"] == "FILLED", seen
+    fills = [x for x in ex.engine.account(KEY)["trades"] if x["orderId"] == o["orderId"]]
+    assert len(fills) > 1 and all(x["maker"] and x["price"].startswith(price) for x in fills)
+    assert sum(float(x["qty"]) for x in fills) == pytest.approx(qty)
+    assert ex.engine.position(ex.engine.account(KEY), sym)["amt"] == pytest.approx(qty)

@@ -169,6 +169,15 @@ CASES: dict[str, Case] = {
         r"Invalid symbol\.",
         ccxt.BadSymbol,
     ),
+    "client order id not valid -4015": Case(
+        "POST",
+        ORDER,
+        lambda c: order("BTCUSDT", "BUY", "0.002", newClientOrderId="x" * 37),
+        400,
+        -4015,
+        r"Client order id is not valid\.",
+        ccxt.BadRequest,
+    ),
     "bad interval -1120": Case(
         "GET",
         "/fapi/v1/klines",
@@ -657,6 +666,46 @@ def test_fault_answers_raise_productions_class(
         "maintenance": r"System is under maintenance\.",
     }[mode]
     assert_rejection(r, "GET", "/fapi/v1/time", status, code, msg, cls)
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"), [(-1006, ccxt.OperationFailed), (-1007, ccxt.RequestTimeout)]
+)
+def test_execution_unknown_after_the_order_is_placed(
+    exchange_url: str, clean_account: None, code: int, cls: type[BaseException]
+) -> None:
+    """Binance's 503 "execution status unknown": production raises ccxt's class for the code
+    (-1007 a RequestTimeout, which freqtrade treats as temporary), and the order was executed
+    all the same, once, under the client's id."""
+    assert ccxt.binanceusdm().exceptions["exact"][str(code)] is cls
+    cid = f"unknown{-code}"
+    spec = {"mode": "unknown", "code": code, "count": 1, "path": ORDER}
+    assert requests.post(f"{exchange_url}/_control/faults", json=spec, timeout=5).ok
+    try:
+        r = call(exchange_url, "POST", ORDER, order("ADAUSDT", "BUY", "20", newClientOrderId=cid))
+    finally:
+        requests.delete(f"{exchange_url}/_control/faults", timeout=5)
+    msg = re.escape(errors.EXECUTION_UNKNOWN[code])
+    assert_rejection(r, "POST", ORDER, 503, code, msg, cls)
+    placed = call(exchange_url, "GET", "/fapi/v1/allOrders", {"symbol": "ADAUSDT"}).json()
+    mine = [o for o in placed if o["clientOrderId"] == cid]
+    assert [(o["status"], o["executedQty"]) for o in mine] == [("FILLED", "20")]
+    r = call(exchange_url, "POST", ORDER, order("ADAUSDT", "SELL", "20", reduceOnly="true"))
+    assert r.status_code == 200, r.text
+
+
+def test_client_order_id_unique_among_open_orders_4116(
+    exchange_url: str, ctx: Ctx, clean_account: None
+) -> None:
+    """A resent order whose answer was lost is refused while the first one still rests."""
+    price = btc_px(ctx, 0.97)
+    first = limit("BTCUSDT", "BUY", "0.002", price, newClientOrderId="resend-1")
+    assert call(exchange_url, "POST", ORDER, first).status_code == 200
+    r = call(exchange_url, "POST", ORDER, first)
+    msg = r"ClientOrderId is duplicated\."
+    assert_rejection(r, "POST", ORDER, 400, -4116, msg, ccxt.InvalidOrder)
+    call(exchange_url, "DELETE", ORDER, {"symbol": "BTCUSDT", "origClientOrderId": "resend-1"})
+    assert call(exchange_url, "POST", ORDER, first).status_code == 200  # free again
 
 
 def test_order_rate_limit_1015(exchange_url: str) -> None:

@@ -75,6 +75,31 @@ def test_dropped_connection(url: str) -> None:
     assert requests.get(url + KLINES, timeout=5).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("mode", "raised"), [("late", ccxt.RequestTimeout), ("lost", ccxt.NetworkError)]
+)
+def test_order_executed_then_answer_lost(url: str, mode: str, raised: type[Exception]) -> None:
+    """The order is placed, then the client times out or loses the connection: ccxt raises a
+    network error (freqtrade: TemporaryError) although the order exists, once, under the
+    client's own id."""
+    api = make_ccxt(url)
+    api.timeout = 1000  # ms; "late" answers after 3 s
+    pair, cid = "ADA/USDT:USDT", f"after-{mode}"
+    fault(url, mode=mode, latency_ms=3000, count=1, path="/fapi/v1/order", duration_s=30)
+    with pytest.raises(raised):
+        api.create_order(pair, "market", "buy", 20, params={"newClientOrderId": cid})
+    api.timeout = 10_000
+    mine = [o for o in api.fetch_orders(pair) if o["clientOrderId"] == cid]
+    assert [(o["status"], o["filled"]) for o in mine] == [("closed", 20)]
+    assert faulted(url)[mode] == {"POST /fapi/v1/order": 1}
+    api.create_order(pair, "market", "sell", 20, params={"reduceOnly": True})
+
+
+def faulted(url: str) -> dict[str, dict[str, int]]:
+    state = requests.get(f"{url}/_control/state", timeout=5).json()
+    return dict(state["faulted"])
+
+
 def test_clock_fault_only_hits_signed_requests(url: str) -> None:
     fault(url, mode="clock", duration_s=30)
     api = make_ccxt(url)
@@ -119,3 +144,6 @@ def test_control_price_and_state(url: str, tmp_path: Path) -> None:
     )
     bad = requests.post(f"{url}/_control/faults", json={"mode": "nope"}, timeout=5)
     assert bad.status_code == 400
+    spec = {"mode": "unknown", "code": -1005}
+    bad = requests.post(f"{url}/_control/faults", json=spec, timeout=5)
+    assert bad.status_code == 400 and "-1006" in bad.json()["error"]

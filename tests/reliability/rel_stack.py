@@ -154,10 +154,16 @@ def healthy(bot: str) -> bool:
     return unit(f"freqtrade@{bot}")["ActiveState"] == "active" and ping(bot)
 
 
+def last_process(bot: str) -> float:
+    """Unix time of the bot's last completed loop (/api/v1/health)."""
+    return float(bot_api(bot, "health").json()["last_process_ts"])
+
+
 def trades(bot: str) -> list[dict[str, Any]]:
     """Every trade row of the bot's SQLite database (read-only, concurrent-safe)."""
     query = (
-        "select id, pair, is_open, open_date, open_rate, amount, stake_amount from trades "
+        "select id, pair, is_open, open_date, open_rate, amount, stake_amount, exit_reason "
+        "from trades "
         "order by id"
     )
     return _sql(bot, query)

@@ -41,11 +41,6 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
-def last_process(bot: str) -> float:
-    """Unix time of the bot's last completed loop (/api/v1/health)."""
-    return float(stack.bot_api(bot, "health").json()["last_process_ts"])
-
-
 def journal_errors(bot: str, since: float) -> int:
     out = stack.sh(
         f"journalctl -u freqtrade@{bot} --since @{int(since)} -o cat "
@@ -193,7 +188,7 @@ def test_exchange_fault(mode: str, no_faults: None, resting_orders: dict[str, in
     # Recovery: every bot completes a loop after the fault and talks to the exchange again
     # (answered normally: no fault is active any more).
     def recovered() -> bool:
-        loops = all(last_process(b) > cleared for b in stack.BOTS)
+        loops = all(stack.last_process(b) > cleared for b in stack.BOTS)
         return loops and bot_requests() - requests_cleared >= 5
 
     recovery_s = stack.wait_for(recovered, 180, 2)
