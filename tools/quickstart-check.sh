@@ -70,11 +70,6 @@ freqtrade_ccxt_config:
       fapiPrivateV3: "{{ quickstart_exchange_url }}/fapi/v3"
       fapiData: "{{ quickstart_exchange_url }}/futures/data"
       sapi: "{{ quickstart_exchange_url }}/sapi/v1"
-  options:
-    fetchMarkets:
-      types: [linear]
-    fetchCurrencies: false
-    fetchMargins: false
 monitoring_exporter_funding_url: "{{ quickstart_exchange_url }}"
 telegram_standin_enabled: true
 YAML

@@ -17,6 +17,7 @@ from .replay import DAY_MS, TF_MS
 if TYPE_CHECKING:
     from .server import Exchange
 
+KLINE_CACHE_BLOCKS = 512  # a few MB: 5 symbols x the intervals and kinds bots ask for
 KLINE_PATHS = {
     "/fapi/v1/klines": "trade",
     "/fapi/v1/continuousKlines": "trade",
@@ -94,32 +95,30 @@ async def klines(request: web.Request) -> web.Response:
     if not 1 <= limit <= 1500:
         raise errors.bad_param("limit")
     now = ex.now()
-    candles = ex.replay.klines(
-        sym,
-        "mark" if kind == "index" else kind,
-        tf,
-        now,
-        _int(q, "startTime"),
-        _int(q, "endTime"),
-        limit,
-    )
+    opens = ex.replay.kline_opens(tf, now, _int(q, "startTime"), _int(q, "endTime"), limit)
     step = TF_MS[tf]
+    n_closed = sum(1 for t in opens if t + step <= now)  # closed candles come first
+    series = "mark" if kind == "index" else kind
     d = SPECS[sym].price_precision
-    # Closed candles never change: their JSON is cached (formatting dominates the cost).
-    cache: dict[tuple[str, str, str, int], str] = request.app[EX].kline_cache
-    if len(cache) > 300_000:
-        cache.clear()
-    rows: list[str] = []
-    for cndl in candles:
-        t = cndl[0]
-        key = (sym, kind, tf, t)
-        row = cache.get(key)
-        if row is None:
-            row = json.dumps(_kline_row(cndl, kind, step, d))
-            if t + step <= now:
-                cache[key] = row
-        rows.append(row)
-    return web.Response(text="[" + ",".join(rows) + "]", content_type="application/json")
+
+    def rows(ts: list[int]) -> str:
+        candles = ex.replay.candles(sym, series, tf, ts, now)
+        return ",".join(json.dumps(_kline_row(c, kind, step, d)) for c in candles)
+
+    parts = []
+    if n_closed:
+        # Closed candles never change: their rows are cached as one block per request shape
+        # (aggregating and formatting 500 candles was most of a request's cost).
+        key = (sym, kind, tf, opens[0], opens[n_closed - 1])
+        block = ex.kline_cache.get(key)
+        if block is None:
+            if len(ex.kline_cache) >= KLINE_CACHE_BLOCKS:
+                ex.kline_cache.clear()
+            block = ex.kline_cache[key] = rows(opens[:n_closed])
+        parts.append(block)
+    if n_closed < len(opens):
+        parts.append(rows(opens[n_closed:]))
+    return web.Response(text="[" + ",".join(parts) + "]", content_type="application/json")
 
 
 def _kline_row(

@@ -303,22 +303,25 @@ class Replay:
         limit: int,
     ) -> list[Candle]:
         """Candles like Binance: newest `limit` up to now, or from startTime / up to endTime."""
+        return self.candles(symbol, kind, tf, self.kline_opens(tf, now, start, end, limit), now)
+
+    def kline_opens(
+        self, tf: str, now: int, start: int | None, end: int | None, limit: int
+    ) -> list[int]:
+        """Open times of the candles a klines request returns, oldest first."""
         step = TF_MS[tf]
         cur_open = now - (now - self.clock.offset) % step
+        last = cur_open if end is None else min(cur_open, end - (end - self.clock.offset) % step)
         if start is not None:
             first = start + (-(start - self.clock.offset)) % step
-            last = (
-                cur_open if end is None else min(cur_open, end - (end - self.clock.offset) % step)
-            )
             last = min(last, first + (limit - 1) * step)
         else:
-            last = (
-                cur_open if end is None else min(cur_open, end - (end - self.clock.offset) % step)
-            )
             first = last - (limit - 1) * step
-        if last < first:
-            return []
-        opens = list(range(first, last + 1, step))
+        return list(range(first, last + 1, step)) if last >= first else []
+
+    def candles(self, symbol: str, kind: str, tf: str, opens: list[int], now: int) -> list[Candle]:
+        """The candles opening at `opens` (ascending, on the tf grid) as of `now`."""
+        step = TF_MS[tf]
         if kind == "premium":
             return [self._premium_candle(symbol, t, min(t + step, now + 1)) for t in opens]
         s = self.series(symbol, kind)
@@ -332,6 +335,7 @@ class Replay:
         for t in opens[len(closed) :]:
             o, h, lo, c, v = self.span(s, t, min(t + step, now + 1))
             out.append((t, o, h, lo, c, v))
+        cur_open = now - (now - self.clock.offset) % step
         if out and out[-1][0] == cur_open:
             out[-1] = self._apply_override(symbol, kind, out[-1])
         return out

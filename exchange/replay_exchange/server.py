@@ -52,7 +52,8 @@ class Exchange:
             self.state.save()
         self.replay = Replay(data, int(anchor["offset_ms"]))
         self.replay.overrides = self.state.doc.setdefault("overrides", {})
-        self.kline_cache: dict[tuple[str, str, str, int], str] = {}
+        # (symbol, kind, interval, first open, last open) -> JSON rows of closed candles
+        self.kline_cache: dict[tuple[str, str, str, int, int], str] = {}
         self.request_counts: dict[str, int] = {}  # "METHOD /path" -> count, for conformance checks
         self.faults = Faults()
         self.limiter = Limiter()

@@ -5,170 +5,31 @@ Each test starts freqtrade as a subprocess (about 10-25 s each)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config, running_exchange
+from ft_live import AUTH, STRATEGY, free_port, ft_config, live_bot, wait_for
+from replay_exchange.testing import TEST_API_KEY, running_exchange
 from rx_support import DATA_DIR
-
-STRATEGY = '''
-from freqtrade.strategy import IStrategy
-from pandas import DataFrame
-
-
-class ReplaySmoke(IStrategy):
-    """Never enters by itself: the tests force entries through the API."""
-
-    INTERFACE_VERSION = 3
-    timeframe = "15m"
-    can_short = True
-    minimal_roi = {"0": 10}
-    stoploss = -0.05
-    startup_candle_count = 20
-
-    def populate_indicators(self, df: DataFrame, metadata: dict) -> DataFrame:
-        return df
-
-    def populate_entry_trend(self, df: DataFrame, metadata: dict) -> DataFrame:
-        df["enter_long"] = 0
-        return df
-
-    def populate_exit_trend(self, df: DataFrame, metadata: dict) -> DataFrame:
-        df["exit_long"] = 0
-        return df
-'''
-
-AUTH = ("replay", "replay-test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def ft_config(base_url: str, api_port: int, user_dir: Path, live: bool) -> dict[str, Any]:
-    """The freqtrade config a bot needs to run against the replay exchange."""
-    return {
-        "trading_mode": "futures",
-        "margin_mode": "isolated",
-        "max_open_trades": 1,
-        "stake_currency": "USDT",
-        "stake_amount": 200,
-        "dry_run": not live,
-        "dry_run_wallet": 1000,
-        "timeframe": "15m",
-        "force_entry_enable": True,
-        "entry_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
-        "exit_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
-        "order_types": {
-            "entry": "market",
-            "exit": "market",
-            "emergency_exit": "market",
-            "force_entry": "market",
-            "force_exit": "market",
-            "stoploss": "market",
-            "stoploss_on_exchange": True,
-            "stoploss_on_exchange_interval": 5,
-        },
-        "exchange": {
-            "name": "binance",
-            "key": TEST_API_KEY if live else "",
-            "secret": TEST_API_SECRET if live else "",
-            "ccxt_config": ccxt_config(base_url),
-            "pair_whitelist": ["BTC/USDT:USDT", "ETH/USDT:USDT"],
-        },
-        "pairlists": [{"method": "StaticPairList"}],
-        "api_server": {
-            "enabled": True,
-            "listen_ip_address": "127.0.0.1",
-            "listen_port": api_port,
-            "username": AUTH[0],
-            "password": AUTH[1],
-            "jwt_secret_key": "replay-exchange-test-jwt-secret-0123456789",
-            "ws_token": "replay-exchange-test-ws-token",
-        },
-        "bot_name": "replay-test",
-        "initial_state": "running",
-        "internals": {"process_throttle_secs": 1},
-        "datadir": str(user_dir / "data" / "binance"),
-        "user_data_dir": str(user_dir),
-        "strategy_path": str(user_dir / "strategies"),
-        "strategy": "ReplaySmoke",
-    }
-
-
-def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            got = pred()
-        except requests.RequestException:
-            got = None
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Callable[[bool], tuple[str, str, Path]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    stack: list[Any] = []
+    with ExitStack() as stack:
 
-    def start(live: bool) -> tuple[str, str, Path]:
-        cm = running_exchange(DATA_DIR, tmp_path / "exchange")
-        base = cm.__enter__()
-        stack.append(cm)
-        user = tmp_path / "ft"
-        (user / "strategies").mkdir(parents=True)
-        (user / "strategies" / "ReplaySmoke.py").write_text(STRATEGY)
-        shutil.copytree(DATA_DIR, user / "data" / "binance")  # freqtrade may rewrite its datadir
-        port = free_port()
-        cfg = user / "config.json"
-        cfg.write_text(json.dumps(ft_config(base, port, user, live)))
-        log = (user / "freqtrade.log").open("wb")
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "freqtrade",
-                    "trade",
-                    "-c",
-                    str(cfg),
-                    "--db-url",
-                    f"sqlite:///{user / 'trades.sqlite'}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=user,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        )
-        api = f"http://127.0.0.1:{port}/api/v1"
-        wait_for(lambda: requests.get(f"{api}/ping", timeout=2).ok, 90, "freqtrade API")
-        return base, api, user
+        def start(live: bool) -> tuple[str, str, Path]:
+            b = stack.enter_context(live_bot(tmp_path, live))
+            return b.base, b.api, b.user
 
-    yield start
-    for p in procs:
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    for cm in stack:
-        cm.__exit__(None, None, None)
+        yield start
 
 
 def test_backtesting_loads_markets_from_the_exchange(tmp_path: Path) -> None:
