@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The replay exchange, and the risk exporter whose reconciliation test_live_faults.py uses.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "exchange"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "monitoring" / "exporter"))
 
 from replay_exchange.testing import running_exchange
 from rx_support import DATA_DIR
