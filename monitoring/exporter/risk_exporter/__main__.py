@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
@@ -14,25 +15,42 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from .client import BotApi, make_client
 from .collector import RiskCollector
-from .config import Config, load_config
+from .config import Config, load_config, reconcile_credentials
 from .poller import BotState, FundingRates, poll_once, run_forever
+from .reconcile import Reconciliation, fetch_positions
+from .snapshot import BotSnapshot
 from .state import PeakStore
 from .webauth import basic_auth, serve
 
 log = logging.getLogger("risk_exporter")
 
 
-def build(cfg: Config) -> tuple[CollectorRegistry, list[BotState], FundingRates | None]:
+def build(
+    cfg: Config,
+) -> tuple[CollectorRegistry, list[BotState], FundingRates | None, Reconciliation | None]:
     now = time.time()
     states = [BotState(bot=b, started_at=now) for b in cfg.bots]
     funding = FundingRates() if cfg.funding.enabled else None
+    reconciliation = Reconciliation() if cfg.reconcile.enabled else None
     registry = CollectorRegistry()
-    registry.register(RiskCollector(cfg, states, funding))
-    return registry, states, funding
+    registry.register(RiskCollector(cfg, states, funding, reconciliation=reconciliation))
+    return registry, states, funding, reconciliation
+
+
+def snapshots(states: Sequence[BotState]) -> list[BotSnapshot | None]:
+    out = []
+    for st in states:
+        with st.lock:
+            out.append(st.snapshot)
+    return out
 
 
 def start_pollers(
-    cfg: Config, states: Sequence[BotState], funding: FundingRates | None, stop: threading.Event
+    cfg: Config,
+    states: Sequence[BotState],
+    funding: FundingRates | None,
+    stop: threading.Event,
+    reconciliation: Reconciliation | None = None,
 ) -> list[threading.Thread]:
     peaks = PeakStore(cfg.state_file)
     threads = []
@@ -60,6 +78,19 @@ def start_pollers(
                 daemon=True,
             )
         )
+    if reconciliation is not None:
+        key, secret = reconcile_credentials(os.environ)
+        url, timeout = cfg.reconcile.exchange_url, cfg.request_timeout_seconds
+        fetch = partial(fetch_positions, url, key, secret, timeout)
+        step = partial(reconciliation.refresh, fetch, partial(snapshots, states))
+        threads.append(
+            threading.Thread(
+                target=run_forever,
+                args=(stop, cfg.poll_interval_seconds, step),
+                name="reconcile",
+                daemon=True,
+            )
+        )
     for t in threads:
         t.start()
     return threads
@@ -74,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     cfg = load_config(args.config)
-    registry, states, funding = build(cfg)
+    if cfg.reconcile.enabled:
+        reconcile_credentials(os.environ)  # refuse to start without them, naming the variable
+    registry, states, funding, reconciliation = build(cfg)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -90,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "basic auth" if cfg.web_auth is not None else "no login",
         len(cfg.bots),
     )
-    start_pollers(cfg, states, funding, stop)
+    start_pollers(cfg, states, funding, stop, reconciliation)
     stop.wait()
     server.shutdown()
     return 0

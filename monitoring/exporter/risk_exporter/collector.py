@@ -20,6 +20,7 @@ from .closed import LEVERAGE_BOUNDS, leverage_label
 from .config import Config
 from .governor import governor_metrics
 from .poller import BotState, FundingRates
+from .reconcile import Reconciliation
 from .textfile import read_textfile
 
 BOT = ["bot"]
@@ -83,10 +84,12 @@ class RiskCollector(Collector):
         states: Sequence[BotState],
         funding: FundingRates | None = None,
         clock: Callable[[], float] = time.time,
+        reconciliation: Reconciliation | None = None,
     ) -> None:
         self.cfg = cfg
         self.states = states
         self.funding = funding
+        self.reconciliation = reconciliation
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
@@ -97,6 +100,8 @@ class RiskCollector(Collector):
         yield from self._position_metrics()
         if self.funding is not None:
             yield from self._funding_metrics()
+        if self.reconciliation is not None:
+            yield from self._reconcile_metrics()
         files = {b.name: b.governor_status_file for b in self.cfg.bots if b.governor_status_file}
         if files:
             yield from governor_metrics(files, now)
@@ -295,6 +300,48 @@ class RiskCollector(Collector):
                     fam.add_metric(lbl, value)
         for fam, _ in fams:
             yield fam
+
+    def _reconcile_metrics(self) -> Iterator[Metric]:
+        assert self.reconciliation is not None
+        rec = self.reconciliation
+        with rec.lock:
+            up, found, errors, last = rec.up, dict(rec.mismatches), rec.errors, rec.last_success
+        g_up = _gauge(
+            "risk_exchange_reconcile_up",
+            "1 if the last reconciliation read the account and every bot's trades.",
+            [],
+        )
+        g_up.add_metric([], 1.0 if up else 0.0)
+        yield g_up
+        count = _gauge(
+            "risk_exchange_mismatched_symbols",
+            "Symbols where the account's position differs from the live bots' open trades.",
+            [],
+        )
+        count.add_metric([], float(len(found)))
+        yield count
+        diff = _gauge(
+            "risk_exchange_position_mismatch",
+            "Account position minus the live bots' open amount (base units, long > 0): > 0 a "
+            "position no bot knows (it may have no stop), < 0 a trade without a position.",
+            ["symbol"],
+        )
+        for symbol, amount in sorted(found.items()):
+            diff.add_metric([symbol], amount)
+        yield diff
+        fails = CounterMetricFamily(
+            "risk_exchange_reconcile_errors", "Reconciliations that could not read the account."
+        )
+        fails.add_metric([], float(errors))
+        yield fails
+        if last is not None:
+            ts = _gauge(
+                "risk_exchange_reconcile_last_success_timestamp_seconds",
+                "Time of the last complete reconciliation.",
+                [],
+            )
+            ts.add_metric([], last)
+            yield ts
 
     def _funding_metrics(self) -> Iterator[Metric]:
         assert self.funding is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,28 @@ class FundingConfig:
 
 
 @dataclass(frozen=True)
+class ReconcileConfig:
+    """The account's positions against the bots' trades (reconcile.py). The API key and
+    secret are not in the file: reconcile_credentials() reads them from the environment."""
+
+    enabled: bool = False
+    exchange_url: str = "https://fapi.binance.com"
+
+
+RECONCILE_KEY_ENV = "RISK_EXPORTER_EXCHANGE_KEY"
+RECONCILE_SECRET_ENV = "RISK_EXPORTER_EXCHANGE_SECRET"
+
+
+def reconcile_credentials(env: Mapping[str, str]) -> tuple[str, str]:
+    """(key, secret) for the reconciliation, from systemd's root-only environment file."""
+    key, secret = env.get(RECONCILE_KEY_ENV, ""), env.get(RECONCILE_SECRET_ENV, "")
+    missing = [n for n, v in ((RECONCILE_KEY_ENV, key), (RECONCILE_SECRET_ENV, secret)) if not v]
+    if missing:
+        raise ConfigError(f"reconcile.enabled needs {' and '.join(missing)} in the environment")
+    return key, secret
+
+
+@dataclass(frozen=True)
 class Config:
     bots: tuple[BotConfig, ...]
     listen_address: str = "127.0.0.1"
@@ -147,6 +170,7 @@ class Config:
     default_maintenance_margin_rate: float = 0.005
     maintenance_margin_rates: dict[str, float] = field(default_factory=dict)
     funding: FundingConfig = field(default_factory=FundingConfig)
+    reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
     exchange_error_patterns: tuple[str, ...] = DEFAULT_ERROR_PATTERNS
     log_limit: int = 200
     leverage_tiers_file: Path | None = None
@@ -239,6 +263,14 @@ def _web_auth(raw: Any) -> WebAuthConfig | None:
     return WebAuthConfig(username=str(raw["username"]), password_file=Path(raw["password_file"]))
 
 
+def _reconcile(raw: Any) -> ReconcileConfig:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("reconcile must be a mapping")
+    url = str(raw.get("exchange_url", ReconcileConfig.exchange_url)).rstrip("/")
+    return ReconcileConfig(enabled=bool(raw.get("enabled", False)), exchange_url=url)
+
+
 def parse_config(raw: dict[str, Any]) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError("config must be a mapping")
@@ -257,6 +289,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
                 "/"
             ),
         ),
+        "reconcile": _reconcile(raw.get("reconcile")),
         "state_file": _opt_path(raw, "state_file"),
         "backup_status_file": _opt_path(raw, "backup_status_file"),
         "leverage_tiers_file": _opt_path(raw, "leverage_tiers_file"),

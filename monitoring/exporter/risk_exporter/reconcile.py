@@ -11,13 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .funding import pair_to_symbol
+from .snapshot import BotSnapshot
+
+log = logging.getLogger(__name__)
 
 # Below Binance's smallest quantity step (0.001 BTC, 1 ADA ...): float noise, not a position.
 TOLERANCE = 1e-9
@@ -69,3 +75,54 @@ def fetch_positions(base_url: str, key: str, secret: str, timeout: float) -> dic
     )
     with urllib.request.urlopen(request, timeout=timeout) as resp:
         return parse_position_risk(json.load(resp))
+
+
+def live_trades(snapshots: Iterable[BotSnapshot]) -> list[tuple[str, float, bool]]:
+    """(pair, amount, is_short) of the open positions of the bots that trade live."""
+    return [
+        (p.pair, p.amount, p.side == "short")
+        for snap in snapshots
+        if not snap.dry_run
+        for p in snap.positions
+    ]
+
+
+@dataclass
+class Reconciliation:
+    """Latest comparison of the account with the bots; refreshed by its own thread."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    up: bool = False  # the last refresh read the account and every bot had a snapshot
+    mismatches: dict[str, float] = field(default_factory=dict)
+    errors: int = 0
+    last_success: float | None = None
+
+    def refresh(
+        self,
+        fetch: Callable[[], dict[str, float]],
+        snapshots: Callable[[], Sequence[BotSnapshot | None]],
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        """Read the bots' snapshots first, then the account: a trade that opens in between
+        shows on the exchange's side only and is reported once, for one interval at most;
+        the alert waits longer than that."""
+        snaps = snapshots()
+        if any(s is None for s in snaps):  # a bot not polled yet: its trades are unknown
+            with self.lock:
+                self.up = False
+            return
+        try:
+            exchange = fetch()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("reconciliation: %s", exc)
+            with self.lock:
+                self.up = False
+                self.errors += 1
+            return
+        found = mismatch(exchange, bots_net(live_trades(s for s in snaps if s is not None)))
+        if found:
+            log.warning("reconciliation: exchange minus bots per symbol: %s", found)
+        with self.lock:
+            self.up = True
+            self.mismatches = found
+            self.last_success = now()
