@@ -120,8 +120,8 @@ class Reconciliation:
                 self.errors += 1
             return
         found = mismatch(exchange, bots_net(live_trades(s for s in snaps if s is not None)))
-        if found:
-            log.warning("reconciliation: exchange minus bots per symbol: %s", found)
+        if found != self.mismatches:  # once per change, not every poll
+            log.warning("reconciliation: exchange minus bots per symbol: %s", found or "none")
         with self.lock:
             self.up = True
             self.mismatches = found
