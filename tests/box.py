@@ -11,15 +11,25 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_for(what: str, probe: Callable[[], Any], seconds: float = 120) -> Any:
-    """Poll ``probe`` every 2 s until it returns something truthy; fail naming ``what``."""
+def wait_for(
+    what: str,
+    probe: Callable[[], Any],
+    seconds: float = 120,
+    step: float = 2.0,
+    ignore: tuple[type[BaseException], ...] = (),
+) -> Any:
+    """Poll ``probe`` every ``step`` s until it returns something truthy (an exception of a
+    type in ``ignore`` counts as not yet); fail naming ``what``."""
     deadline = time.monotonic() + seconds
     while True:
-        found = probe()
+        try:
+            found = probe()
+        except ignore:
+            found = None
         if found:
             return found
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(2)
+        time.sleep(step)
 
 
 def bot_api(host: Any, port: int, path: str, body: dict[str, Any] | None = None, **kw: Any) -> Any:

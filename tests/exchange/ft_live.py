@@ -13,12 +13,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import box
 import requests
 from replay_exchange.server import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config, running_exchange
@@ -119,16 +119,8 @@ def ft_config(
 
 
 def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            got = pred()
-        except requests.RequestException:
-            got = None
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    """tests/box.py's wait, every 0.5 s; a refused or reset request counts as not yet."""
+    return box.wait_for(what, pred, timeout, step=0.5, ignore=(requests.RequestException,))
 
 
 class LiveBot:

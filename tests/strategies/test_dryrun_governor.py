@@ -15,12 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import box
 import ftconfig
 import pytest
 import requests
@@ -89,16 +89,8 @@ def _config(base: str, port: int, user: Path, rearm_at: str | None) -> dict[str,
 
 
 def _wait(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            got = pred()
-        except requests.RequestException:
-            got = None
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    """tests/box.py's wait, every 0.5 s; a refused or reset request counts as not yet."""
+    return box.wait_for(what, pred, timeout, step=0.5, ignore=(requests.RequestException,))
 
 
 @pytest.fixture
