@@ -1,12 +1,14 @@
 """Matching engine: accounts, orders, algo (conditional) orders, positions, funding, liquidation.
 
-All state lives in the state file's JSON document (doc["accounts"][apiKey]); the math is in
+All state lives in the state file's JSON document (doc["accounts"][account_id(apiKey)]: a
+digest, so the state file holds no key); the math is in
 margin.py. `tick()` advances the engine from the last processed time to now along the
 replayed price path, in segments split at funding times so events happen in order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -39,6 +41,14 @@ def _f(x: float, d: int = 8) -> str:
     return f"{x:.{d}f}"
 
 
+ACCOUNT_ID_PREFIX = "sha256:"
+
+
+def account_id(api_key: str) -> str:
+    """The account's name in the state file: a digest of its API key, not the key."""
+    return ACCOUNT_ID_PREFIX + hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
 class Engine:
     def __init__(self, ex: Exchange) -> None:
         self.ex = ex
@@ -48,6 +58,12 @@ class Engine:
         doc.setdefault("last_tick", ex.now())
         self._dirty = False
         self._last_save = 0.0
+        # A state file written before accounts were digests: rename, keeping the accounts.
+        old = [n for n in self.accounts if not n.startswith(ACCOUNT_ID_PREFIX)]
+        for name in old:
+            self.accounts[account_id(name)] = self.accounts.pop(name)
+        if old:
+            self.persist(force=True)
 
     # --- persistence -----------------------------------------------------------------------
     def persist(self, force: bool = False) -> None:
@@ -66,7 +82,8 @@ class Engine:
 
     # --- accounts --------------------------------------------------------------------------
     def account(self, key: str) -> dict[str, Any]:
-        acct = self.accounts.get(key)
+        name = account_id(key)
+        acct = self.accounts.get(name)
         if acct is None:
             acct = {
                 "wallet": DEFAULT_WALLET,
@@ -80,7 +97,7 @@ class Engine:
                 "multi_assets": False,
                 "update_time": self.ex.now(),
             }
-            self.accounts[key] = acct
+            self.accounts[name] = acct
         return acct
 
     def settings(self, acct: dict[str, Any], sym: str) -> dict[str, Any]:
@@ -96,8 +113,8 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         now = self.ex.now()
         out = {}
-        for key, acct in self.accounts.items():
-            out[key[:8] + "..."] = {
+        for name, acct in self.accounts.items():
+            out[name] = {
                 "wallet": acct["wallet"],
                 "positions": {
                     s: self.position_view(acct, s, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 from replay_exchange import errors
 from replay_exchange import margin as m
+from replay_exchange.engine import account_id
 from replay_exchange.markets import MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS, brackets
 from replay_exchange.server import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_KEYS
@@ -162,6 +164,24 @@ def test_state_survives_restart(tmp_path: Path) -> None:
     assert pos["amt"] == -0.005
     assert again.engine.account(KEY)["wallet"] == ex.engine.account(KEY)["wallet"]
     assert again.replay.clock.offset == ex.replay.clock.offset
+
+
+def test_state_file_names_accounts_by_digest_not_key(tmp_path: Path) -> None:
+    """The state file is readable by the exchange's user and copied into backups of the
+    rehearsal: it names each account by a digest. A file from before is renamed on load,
+    its account kept."""
+    clock = FakeClock(T0)
+    ex = make(tmp_path, clock)
+    market(ex, "BTCUSDT", "SELL", "0.005")
+    ex.engine.persist(force=True)
+    text = (tmp_path / "state.json").read_text()
+    assert KEY not in text and account_id(KEY) in text
+    doc = json.loads(text)
+    doc["accounts"] = {KEY: doc["accounts"].pop(account_id(KEY))}  # the old layout
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    again = make(tmp_path, clock)
+    assert again.engine.account(KEY)["positions"]["BTCUSDT"]["amt"] == -0.005
+    assert KEY not in (tmp_path / "state.json").read_text()
 
 
 def test_cross_liquidation_uses_the_whole_cross_wallet(tmp_path: Path) -> None:

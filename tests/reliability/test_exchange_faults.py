@@ -10,9 +10,10 @@ restarted by systemd, never `failed`); when the fault stops, each bot completes 
 talks to the exchange again, still in the `running` state; no trade row is lost and no pair
 gets a second open trade. The bots run dry-run, so they place no order on the exchange: its
 order endpoint must see no request at all. The `clock` fault answers signed requests only,
-which dry-run bots do not make: that case shows the fault met no request and the bots kept
-talking to the exchange through it, nothing more. The monitor sees the episode: the risk
-exporter's risk_bot_exchange_errors_total grows for a bot whose log shows exchange warnings.
+which dry-run bots do not make: that case shows the fault met only the risk exporter's signed
+reconciliation poll and the bots kept talking to the exchange through it, nothing more. The
+monitor sees the episode: the risk exporter's risk_bot_exchange_errors_total grows for a bot
+whose log shows exchange warnings.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ def order_posts() -> int:
     return sum(n for route, n in requests.items() if route.startswith("POST /fapi/v1/order"))
 
 
-# Routes the risk exporter polls on its own (funding rates): never evidence about a bot.
-MONITOR_ROUTES = frozenset({"GET /fapi/v1/premiumIndex"})
+# Routes the risk exporter polls on its own (funding rates; the account's positions, signed,
+# for the reconciliation, every 15 s): never evidence about a bot.
+RECONCILE_ROUTE = "GET /fapi/v3/positionRisk"
+MONITOR_ROUTES = frozenset({"GET /fapi/v1/premiumIndex", RECONCILE_ROUTE})
 
 
 def bot_requests() -> int:
@@ -215,9 +218,12 @@ def test_exchange_fault(mode: str, no_faults: None, resting_orders: dict[str, in
         monitor_exchange_errors=monitored,
     )
     if mode == "clock":
-        # It answers signed requests only; dry-run bots sign none, so it must have met none.
-        # What this case shows: the bots kept talking to the exchange through it.
-        assert faulted == {}, f"the clock fault answered requests: {faulted}"
+        # It answers signed requests only; dry-run bots sign none, so it must have met none
+        # of theirs. The exporter's signed reconciliation poll (every 15 s) meets it: the
+        # fault was on. What this case shows: the bots kept talking to the exchange through it.
+        on_bots = {r: n for r, n in faulted.items() if r not in MONITOR_ROUTES}
+        assert on_bots == {}, f"the clock fault answered the bots' requests: {faulted}"
+        assert faulted.get(RECONCILE_ROUTE, 0) >= 1, f"clock met no signed poll: {faulted}"
     for bot in stack.BOTS:
         on_routes = sum(n for r, n in met[bot].items() if r in bot_routes)
         assert on_routes > 0, f"{bot}: no {evidence} on a bot route during {mode}: {met}"

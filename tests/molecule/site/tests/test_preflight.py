@@ -183,7 +183,8 @@ class Spare:
             self.control("account", {"apiKey": self.key[0], "balance": 10000})
             self.stop()
         state = json.loads(self.host.check_output(f"cat {state_file}"))
-        state["accounts"][self.key[0]].update(dual=hedge, multi_assets=multi)
+        (account,) = state["accounts"].values()  # this exchange knows one key
+        account.update(dual=hedge, multi_assets=multi)
         self.write_json(state_file, state)
         self.start()
         if balance != 10000:
