@@ -311,6 +311,7 @@ class Engine:
                 "price": _f(price, spec.price_precision + 2),
                 "qty": str(Decimal(repr(qty)).quantize(spec.step)),
                 "realizedPnl": _f(realized),
+                "marginAsset": "USDT",
                 "quoteQty": _f(qty * price),
                 "commission": _f(fee),
                 "commissionAsset": "USDT",

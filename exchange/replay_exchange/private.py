@@ -163,6 +163,8 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
         "marginAvailable": True,
         "updateTime": n["update"],
     }
+    if v3:  # v3 lists assets and positions without the v2 extras (Binance's v3 answer)
+        del asset["marginAvailable"]
     positions = []
     for sym in ex.replay.data.symbols:
         p = eng.position(acct, sym)
@@ -181,16 +183,21 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
                 "initialMargin": pv["initialMargin"],
                 "maintMargin": pv["maintMargin"],
                 "updateTime": pv["updateTime"],
-                "leverage": pv["leverage"],
-                "isolated": pv["isolated"],
-                "entryPrice": pv["entryPrice"],
-                "positionInitialMargin": pv["positionInitialMargin"],
-                "openOrderInitialMargin": "0",
-                "maxNotional": pv["maxNotionalValue"],
-                "bidNotional": "0",
-                "askNotional": "0",
             }
         )
+        if not v3:
+            positions[-1].update(
+                {
+                    "leverage": pv["leverage"],
+                    "isolated": pv["isolated"],
+                    "entryPrice": pv["entryPrice"],
+                    "positionInitialMargin": pv["positionInitialMargin"],
+                    "openOrderInitialMargin": "0",
+                    "maxNotional": pv["maxNotionalValue"],
+                    "bidNotional": "0",
+                    "askNotional": "0",
+                }
+            )
     out: dict[str, Any] = {
         "totalInitialMargin": asset["initialMargin"],
         "totalMaintMargin": asset["maintMargin"],
@@ -300,17 +307,27 @@ def _find_order(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | N
     return None
 
 
+# The stored order keeps every field; Binance answers a new order without `time` and a
+# queried one without `cumQty` (recorded answers, tests/exchange/test_golden_shapes.py).
+def _placed(o: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in o.items() if k != "time"}
+
+
+def _queried(o: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in o.items() if k != "cumQty"}
+
+
 def order_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q)
     assert sym is not None
-    return ex.engine.place_order(key, sym, q)
+    return _placed(ex.engine.place_order(key, sym, q))
 
 
 def order_get(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     o = _find_order(ex, key, q)
     if o is None:
         raise errors.no_such_order()
-    return o
+    return _queried(o)
 
 
 def order_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -327,7 +344,7 @@ def open_orders(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q, required=False)
     acct = ex.engine.account(key)
     return [
-        o
+        _queried(o)
         for o in acct["orders"].values()
         if o["status"] in OPEN_STATUSES and (sym is None or o["symbol"] == sym)
     ]
@@ -337,7 +354,7 @@ def open_order(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     o = _find_order(ex, key, q)
     if o is None or o["status"] not in OPEN_STATUSES:
         raise errors.BinanceError(-2013, "Order does not exist.")
-    return o
+    return _queried(o)
 
 
 def _window(
@@ -359,7 +376,7 @@ def all_orders(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     from_id = _int(q, "orderId")
     if from_id is not None:
         rows = [o for o in rows if o["orderId"] >= from_id]
-    return _window(rows, q, "time", 500, 1000)
+    return [_queried(o) for o in _window(rows, q, "time", 500, 1000)]
 
 
 def cancel_all(ex: Exchange, key: str, q: dict[str, str]) -> Any:
