@@ -550,7 +550,7 @@ def symbol_config(ex: Exchange, key: str, q: dict[str, str]) -> Any:
             {
                 "symbol": s,
                 "marginType": "ISOLATED" if st["margin"] == "isolated" else "CROSSED",
-                "isAutoAddMargin": "false",
+                "isAutoAddMargin": False,
                 "leverage": st["leverage"],
                 "maxNotionalValue": str(cap),
             }
