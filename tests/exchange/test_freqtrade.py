@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 from ft_live import AUTH, STRATEGY, free_port, ft_config, live_bot, wait_for
+from replay_exchange.engine import DEFAULT_WALLET
 from replay_exchange.testing import TEST_API_KEY, running_exchange
 from rx_support import DATA_DIR
 
@@ -137,6 +138,24 @@ def test_live_forced_entry_stoploss_algo_exit_with_fees_and_funding(
     assert done["fee_open"] and done["fee_close"]
     assert done["funding_fees"] == pytest.approx(exch_funding, abs=1e-6)
     assert done["exit_reason"] == "force_exit"
+    # The ledgers reconcile: freqtrade's fees are the exchange's commissions, its profit is
+    # the wallet's change (realized PnL, commissions, funding), its balance the wallet.
+    income = {k: 0.0 for k in ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE")}
+    for i in key_acct["income"]:
+        income[i["incomeType"]] += float(i["income"])
+    fees = done["fee_open_cost"] + done["fee_close_cost"]
+    assert fees == pytest.approx(-income["COMMISSION"], rel=1e-6)
+    assert done["profit_abs"] == pytest.approx(sum(income.values()), abs=1e-6)
+    # Income rows carry 8 decimals, as Binance's do; the wallet keeps the exact sum.
+    assert key_acct["wallet"] == pytest.approx(DEFAULT_WALLET + sum(income.values()), abs=1e-7)
+
+    def usdt() -> float:
+        cur = requests.get(f"{api}/balance", auth=AUTH, timeout=5).json()["currencies"]
+        return float(next(c["balance"] for c in cur if c["currency"] == "USDT"))
+
+    # freqtrade reads its balance once a loop: give it a few
+    wallet = key_acct["wallet"]
+    wait_for(lambda: abs(usdt() - wallet) < 1e-7 or None, 15, "freqtrade's balance")
     errors = [ln for ln in (user / "freqtrade.log").read_text().splitlines() if " - ERROR - " in ln]
     assert errors == []
 
