@@ -9,7 +9,10 @@ import re
 
 import pytest
 from conftest import REPO, api_password, forced_position
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 INSTANCE = f"{os.environ.get('MOLECULE_INSTANCE', 'molecule')}-bookworm"
@@ -40,7 +43,7 @@ def shown_value(text: str, label: str) -> str:
 @pytest.mark.parametrize("position", list(POSITIONS), indirect=True)
 def test_futures_position_in_frequi(host, address, browser, position):
     bot, trade = position
-    wait = WebDriverWait(browser, 60)
+    wait = WebDriverWait(browser, 60, ignored_exceptions=[StaleElementReferenceException])
     site = f"https://{address}"
     browser.get(f"{site}/login")
     # FreqUI 3.1.1's form: inputs after their labels (only the URL field has a fixed id).
@@ -63,17 +66,23 @@ def test_futures_position_in_frequi(host, address, browser, position):
 
     browser.get(f"{site}/trade")
     pair = trade["pair"]
-    row = wait.until(
-        lambda d: next(
-            (r for r in d.find_elements(By.CSS_SELECTOR, "tbody tr") if pair in r.text), None
-        )
-    )
+
+    def trade_row(d: WebDriver) -> tuple[WebElement, str] | None:
+        """The open trade's row and its text, read together: FreqUI redraws the table on
+        every refresh, so an element found before may be gone (stale) when read."""
+        for r in d.find_elements(By.CSS_SELECTOR, "tbody tr"):
+            text = r.text
+            if pair in text:
+                return r, text
+        return None
+
+    _, row_text = wait.until(trade_row)
     # The open trades table: the side and the leverage beside the stake, and the profit.
     side = "short" if trade["is_short"] else "long"
-    assert f"{trade['trade_id']} | {side.capitalize()}" in row.text
-    assert f"({trade['leverage']:g}x)" in row.text
-    assert re.search(rf"{NUMBER}%", row.text), row.text
-    row.click()
+    assert f"{trade['trade_id']} | {side.capitalize()}" in row_text
+    assert f"({trade['leverage']:g}x)" in row_text
+    assert re.search(rf"{NUMBER}%", row_text), row_text
+    wait.until(lambda d: (found := trade_row(d)) is not None and (found[0].click() or True))
     wait.until(lambda d: "Liquidation Price" in d.find_element(By.TAG_NAME, "body").text)
     page = browser.find_element(By.TAG_NAME, "body").text
     text = page[page.index("Trade Id") :]  # the trade detail, below the tables

@@ -111,7 +111,9 @@ def test_dashboard_in_chromium(host, address, browser):
         wait_for(
             "the open position and the closed trade in Prometheus",
             lambda: (
-                prometheus_value(host, f'risk_position_leverage{{pair="{OPEN[0]}"}}')
+                prometheus_value(
+                    host, f'risk_position_leverage{{bot="{DEFAULT_BOT}",pair="{OPEN[0]}"}}'
+                )
                 and sum(
                     float(s["value"][1])
                     for s in prometheus_value(
@@ -145,10 +147,12 @@ def test_dashboard_in_chromium(host, address, browser):
             assert cells[1] == "up", cells
             assert cells[3] == "15.0 %", cells  # the governor's limit (inventory: 0.15)
 
+        # This bot's row: the other bot's strategy may hold the same pair on its own.
         position = next(
-            [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+            cells
             for r in browser.find_elements(By.CSS_SELECTOR, "#positions tbody tr")
-            if OPEN[0] in r.text
+            if (cells := [td.text for td in r.find_elements(By.TAG_NAME, "td")])[:2]
+            == [DEFAULT_BOT, OPEN[0]]
         )
         bot, pair, side, leverage, _, _, liquidation = position[:7]
         assert (bot, pair, side) == (DEFAULT_BOT, OPEN[0], OPEN[1])
