@@ -44,9 +44,14 @@ def _f(x: float, d: int = 8) -> str:
 ACCOUNT_ID_PREFIX = "sha256:"
 
 
+def key_digest(api_key: str) -> str:
+    """What the exchange shows or stores in place of an API key (sha256, hex)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
 def account_id(api_key: str) -> str:
     """The account's name in the state file: a digest of its API key, not the key."""
-    return ACCOUNT_ID_PREFIX + hashlib.sha256(api_key.encode()).hexdigest()[:32]
+    return ACCOUNT_ID_PREFIX + key_digest(api_key)[:32]
 
 
 class Engine:
@@ -61,7 +66,10 @@ class Engine:
         # A state file written before accounts were digests: rename, keeping the accounts.
         old = [n for n in self.accounts if not n.startswith(ACCOUNT_ID_PREFIX)]
         for name in old:
-            self.accounts[account_id(name)] = self.accounts.pop(name)
+            acct, new = self.accounts.pop(name), account_id(name)
+            # Both names present (a downgrade, then an upgrade): the newer account stays.
+            if new not in self.accounts or acct["update_time"] > self.accounts[new]["update_time"]:
+                self.accounts[new] = acct
         if old:
             self.persist(force=True)
 
@@ -209,7 +217,7 @@ class Engine:
             "bidNotional": "0",
             "askNotional": "0",
             "updateTime": p["update_time"],
-            # v2-only fields (harmless in v3)
+            # shown by positionRisk v2 only (private.py picks each answer's fields)
             "leverage": str(st["leverage"]),
             "maxNotionalValue": str(m.bracket_for(brackets()[sym], 0)["notionalCap"]),
             "marginType": "isolated" if iso else "cross",

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import errors
 from .appkey import EX
+from .engine import key_digest
 from .margin import MAKER_FEE, TAKER_FEE, maint_margin
 from .markets import OPEN_STATUSES, brackets
 
@@ -185,7 +186,9 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
                 "updateTime": pv["updateTime"],
             }
         )
-        if not v3:
+        if not v3:  # v2's positions: without the isolated margin and notional, with more
+            for k in ("isolatedMargin", "isolatedWallet", "notional"):
+                del positions[-1][k]
             positions[-1].update(
                 {
                     "leverage": pv["leverage"],
@@ -241,7 +244,7 @@ def balance(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     n = _account_numbers(ex, key)
     return [
         {
-            "accountAlias": "SgsR" + key[:4],
+            "accountAlias": "SgsR" + key_digest(key)[:4],
             "asset": "USDT",
             "balance": _f(n["wallet"]),
             "crossWalletBalance": _f(n["cross_wallet"]),
@@ -252,6 +255,36 @@ def balance(ex: Exchange, key: str, q: dict[str, str]) -> Any:
             "updateTime": n["update"],
         }
     ]
+
+
+# The engine's records (orders, algo orders, position views) keep every field; each of
+# Binance's answers leaves some out (its recorded answers and its SDK's models, compared in
+# tests/exchange/test_golden_shapes.py).
+ORDER_CHANGED = frozenset({"time"})  # new order, cancel
+ORDER_QUERIED = frozenset({"cumQty"})  # query, open orders, all orders
+ALGO_TP_SL = frozenset({"tpTriggerPrice", "tpPrice", "slTriggerPrice", "slPrice"})
+ALGO_PLACED = ALGO_TP_SL | {"actualOrderId", "actualPrice", "tpOrderType"}
+ALGO_QUERIED = ALGO_TP_SL  # one algo order; the open-orders list keeps them
+# positionRisk: the engine's position view, less what each version leaves out.
+POSITION_V3 = frozenset(
+    {"leverage", "maxNotionalValue", "marginType", "isAutoAddMargin", "isolated", "adlQuantile"}
+)
+POSITION_V2 = frozenset(
+    {"adl", "adlQuantile", "askNotional", "bidNotional", "initialMargin", "isolated"}
+    | {"maintMargin", "marginAsset", "openOrderInitialMargin", "positionInitialMargin"}
+)
+
+
+def _answer(record: dict[str, Any], left_out: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in left_out}
+
+
+def _placed(o: dict[str, Any]) -> dict[str, Any]:
+    return _answer(o, ORDER_CHANGED)
+
+
+def _queried(o: dict[str, Any]) -> dict[str, Any]:
+    return _answer(o, ORDER_QUERIED)
 
 
 def position_risk(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> Any:
@@ -265,17 +298,7 @@ def position_risk(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> Any:
         if v3 and not eng.position(acct, s)["amt"]:
             continue  # v3 lists only symbols with a position
         pv = eng.position_view(acct, s, now)
-        if v3:
-            for k in (
-                "leverage",
-                "maxNotionalValue",
-                "marginType",
-                "isAutoAddMargin",
-                "isolated",
-                "adlQuantile",
-            ):
-                pv.pop(k)
-        out.append(pv)
+        out.append(_answer(pv, POSITION_V3 if v3 else POSITION_V2))
     return out
 
 
@@ -307,16 +330,6 @@ def _find_order(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | N
     return None
 
 
-# The stored order keeps every field; Binance answers a new order without `time` and a
-# queried one without `cumQty` (recorded answers, tests/exchange/test_golden_shapes.py).
-def _placed(o: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in o.items() if k != "time"}
-
-
-def _queried(o: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in o.items() if k != "cumQty"}
-
-
 def order_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q)
     assert sym is not None
@@ -337,7 +350,7 @@ def order_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     o["status"] = "CANCELED"
     o["updateTime"] = ex.now()
     ex.engine.persist()
-    return o
+    return _placed(o)
 
 
 def open_orders(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -418,14 +431,14 @@ def _find_algo(ex: Exchange, key: str, q: dict[str, str]) -> dict[str, Any] | No
 def algo_post(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     sym = _symbol(ex, q)
     assert sym is not None
-    return ex.engine.place_algo(key, sym, q)
+    return _answer(ex.engine.place_algo(key, sym, q), ALGO_PLACED)
 
 
 def algo_get(ex: Exchange, key: str, q: dict[str, str]) -> Any:
     a = _find_algo(ex, key, q)
     if a is None:
         raise errors.no_such_order()
-    return a
+    return _answer(a, ALGO_QUERIED)
 
 
 def algo_delete(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -628,8 +641,7 @@ async def listen_key(request: web.Request) -> web.Response:
         raise errors.bad_key_format()
     if key not in ex.keys:
         raise errors.bad_key(request.remote or "?")
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return web.json_response({"listenKey": digest})
+    return web.json_response({"listenKey": key_digest(key)})
 
 
 def routes() -> list[web.RouteDef]:

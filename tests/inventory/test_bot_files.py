@@ -25,7 +25,8 @@ BOTS = [
 def render(tmp_path: Path, extra: dict[str, Any]) -> Path:
     out = tmp_path / "out"
     out.mkdir()
-    doc = {"render_dir": str(out), "freqtrade_bots": BOTS, **extra}
+    doc = {"render_dir": str(out), "freqtrade_bots": BOTS, "freqtrade_strategies_hash": "test"}
+    doc.update(extra)
     extra_file = tmp_path / "extra.json"
     extra_file.write_text(json.dumps(doc))
     # Only the control node's templating runs here: Ansible's own strategy, this Python.

@@ -58,6 +58,7 @@ def order_posts() -> int:
 # Routes the risk exporter polls on its own (funding rates; the account's positions, signed,
 # for the reconciliation, every 15 s): never evidence about a bot.
 RECONCILE_ROUTE = "GET /fapi/v3/positionRisk"
+MONITOR_POLL_S = 15  # monitoring_exporter_poll_interval_seconds
 MONITOR_ROUTES = frozenset({"GET /fapi/v1/premiumIndex", RECONCILE_ROUTE})
 
 
@@ -223,7 +224,8 @@ def test_exchange_fault(mode: str, no_faults: None, resting_orders: dict[str, in
         # fault was on. What this case shows: the bots kept talking to the exchange through it.
         on_bots = {r: n for r, n in faulted.items() if r not in MONITOR_ROUTES}
         assert on_bots == {}, f"the clock fault answered the bots' requests: {faulted}"
-        assert faulted.get(RECONCILE_ROUTE, 0) >= 1, f"clock met no signed poll: {faulted}"
+        if FAULT_S >= MONITOR_POLL_S + 3:  # a poll falls inside any window this long
+            assert faulted.get(RECONCILE_ROUTE, 0) >= 1, f"clock met no signed poll: {faulted}"
     for bot in stack.BOTS:
         on_routes = sum(n for r, n in met[bot].items() if r in bot_routes)
         assert on_routes > 0, f"{bot}: no {evidence} on a bot route during {mode}: {met}"

@@ -9,7 +9,10 @@ import re
 
 import pytest
 from conftest import REPO, api_password, forced_position
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -71,8 +74,8 @@ def test_futures_position_in_frequi(host, address, browser, position):
         """The open trade's row and its text, read together: FreqUI redraws the table on
         every refresh, so an element found before may be gone (stale) when read."""
         for r in d.find_elements(By.CSS_SELECTOR, "tbody tr"):
-            text = r.text
-            if pair in text:
+            text = r.text  # "<id> | <Side> <pair> ...": closed trades of the pair show too
+            if pair in text and text.startswith(f"{trade['trade_id']} | "):
                 return r, text
         return None
 
@@ -82,7 +85,19 @@ def test_futures_position_in_frequi(host, address, browser, position):
     assert f"{trade['trade_id']} | {side.capitalize()}" in row_text
     assert f"({trade['leverage']:g}x)" in row_text
     assert re.search(rf"{NUMBER}%", row_text), row_text
-    wait.until(lambda d: (found := trade_row(d)) is not None and (found[0].click() or True))
+
+    def click_trade_row(d: WebDriver) -> bool:
+        """Clicked, or not yet: the row redrawn (stale) or covered (a toast) meanwhile."""
+        found = trade_row(d)
+        if found is None:
+            return False
+        try:
+            found[0].click()
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            return False
+        return True
+
+    wait.until(click_trade_row)
     wait.until(lambda d: "Liquidation Price" in d.find_element(By.TAG_NAME, "body").text)
     page = browser.find_element(By.TAG_NAME, "body").text
     text = page[page.index("Trade Id") :]  # the trade detail, below the tables

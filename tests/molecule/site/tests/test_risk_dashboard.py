@@ -13,6 +13,7 @@ import urllib.parse
 
 import pytest
 from conftest import REPO, api_password, bot_api, forced_position, monitor_get, wait_for
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -147,15 +148,25 @@ def test_dashboard_in_chromium(host, address, browser):
             assert cells[1] == "up", cells
             assert cells[3] == "15.0 %", cells  # the governor's limit (inventory: 0.15)
 
-        # This bot's row: the other bot's strategy may hold the same pair on its own.
-        position = next(
-            cells
-            for r in browser.find_elements(By.CSS_SELECTOR, "#positions tbody tr")
-            if (cells := [td.text for td in r.find_elements(By.TAG_NAME, "td")])[:2]
-            == [DEFAULT_BOT, OPEN[0]]
-        )
-        bot, pair, side, leverage, _, _, liquidation = position[:7]
-        assert (bot, pair, side) == (DEFAULT_BOT, OPEN[0], OPEN[1])
+        # This bot's row (the other bot's strategy may hold the same pair on its own), read
+        # in a wait: the dashboard redraws its tables every 30 s, so a row may go stale.
+        seen: list[list[str]] = []
+
+        def position_row(d):
+            seen[:] = [
+                [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+                for r in d.find_elements(By.CSS_SELECTOR, "#positions tbody tr")
+            ]
+            return next((row for row in seen if row[:2] == [DEFAULT_BOT, OPEN[0]]), None)
+
+        try:
+            position = WebDriverWait(
+                browser, 30, ignored_exceptions=[StaleElementReferenceException]
+            ).until(position_row)
+        except TimeoutException:
+            pytest.fail(f"no {DEFAULT_BOT} {OPEN[0]} row in the positions table: {seen}")
+        _, _, side, leverage, _, _, liquidation = position[:7]
+        assert side == OPEN[1]
         assert leverage == f"{trade['leverage']:g}x"
         assert float(liquidation) == pytest.approx(trade["liquidation_price"], rel=1e-5)
         assert float(liquidation) > trade["open_rate"], "a short is liquidated above its entry"
