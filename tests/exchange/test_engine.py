@@ -182,6 +182,13 @@ def test_state_file_names_accounts_by_digest_not_key(tmp_path: Path) -> None:
     again = make(tmp_path, clock)
     assert again.engine.account(KEY)["positions"]["BTCUSDT"]["amt"] == -0.005
     assert KEY not in (tmp_path / "state.json").read_text()
+    # Both names (an old build wrote the key again after an upgrade): the newer account stays.
+    doc = json.loads((tmp_path / "state.json").read_text())
+    newer = doc["accounts"][account_id(KEY)]
+    older = {**newer, "wallet": 1.0, "update_time": newer["update_time"] - 1}
+    doc["accounts"][KEY] = older
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    assert make(tmp_path, clock).engine.account(KEY)["wallet"] == newer["wallet"]
 
 
 def test_cross_liquidation_uses_the_whole_cross_wallet(tmp_path: Path) -> None:
