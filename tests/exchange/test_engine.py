@@ -167,9 +167,8 @@ def test_state_survives_restart(tmp_path: Path) -> None:
 
 
 def test_state_file_names_accounts_by_digest_not_key(tmp_path: Path) -> None:
-    """The state file is readable by the exchange's user and copied into backups of the
-    rehearsal: it names each account by a digest. A file from before is renamed on load,
-    its account kept."""
+    """The state file is readable by the exchange's service user: it names each account by
+    a digest, never the key. A file from before is renamed on load, its account kept."""
     clock = FakeClock(T0)
     ex = make(tmp_path, clock)
     market(ex, "BTCUSDT", "SELL", "0.005")
