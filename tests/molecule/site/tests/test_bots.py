@@ -3,12 +3,8 @@
 import ipaddress
 import json
 import shlex
-from pathlib import Path
 
 import pytest
-import yaml
-
-REPO = Path(__file__).resolve().parents[4]
 
 BOTS = {"rossc": 8101, "airisk": 8102}
 
@@ -87,13 +83,8 @@ def test_bot_runs_dry_against_local_exchange(host, bot):
     assert cfg["dry_run"] is True
     assert cfg["trading_mode"] == "futures"
     assert cfg["margin_mode"] == "isolated"
-    ccxt = cfg["exchange"]["ccxt_config"]
-    assert ccxt["urls"]["api"]["fapiPublic"].startswith("http://127.0.0.1:8090")
-    # Production's ccxt options exactly: the rehearsal adds its URLs and nothing else.
-    role_vars = yaml.safe_load((REPO / "roles/freqtrade/vars/main.yml").read_text())
-    assert ccxt["options"] == role_vars["freqtrade_ccxt_base_config"]["options"]
-    assert set(ccxt) == {"urls", "options"}
-    assert cfg["exchange"]["ccxt_async_config"] == ccxt
+    # Its ccxt configuration is production's (test_exchange_tls.py): Binance's names
+    # resolve to the local exchange on the box.
     log = host.check_output(f"journalctl -u freqtrade@{bot} --no-pager -o cat")
     assert 'Using Exchange "Binance"' in log
 

@@ -1,9 +1,9 @@
 """Both stand-ins switched off on a host that ran them (prepare.yml: the rehearsal settings,
-on; converge.yml: a real server's, off): nothing of either is left. No trust in the test CA
-(system bundle, drop-ins), no api.telegram.org on the box, no units, processes, ports, nft
-table, users or folders; the probe client, restarted, runs without SSL_CERT_FILE and keeps
-its own drop-in. The roles are applied by site.yml on every host, so that a converge with
-the stand-ins off does this on a real server."""
+on; converge.yml: a real server's, off): nothing of either is left. No trust in either test
+CA (system bundle, drop-ins), no api.telegram.org or Binance name on the box, no units,
+processes, ports, nft tables, users or folders; the probe client, restarted, runs without
+SSL_CERT_FILE and keeps its own drop-in. The roles are applied by site.yml on every host,
+so that a converge with the stand-ins off does this on a real server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 SITE = Path(__file__).resolve().parents[5] / "site.yml"
-TEST_CA = "/root/standin-test-ca.crt"  # prepare.yml's copy of the CA, outside the role's files
+# prepare.yml's copies of the CAs, outside the roles' files
+TEST_CA = "/root/standin-test-ca.crt"
+EXCHANGE_CA = "/root/exchange-test-ca.crt"
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UNITS = ["telegram-standin", "replay-exchange"]
 
@@ -41,9 +43,20 @@ def test_test_ca_is_not_trusted(host: Any) -> None:
     assert verify.rc != 0, verify.stdout
 
 
-def test_api_name_is_not_on_the_box(host: Any) -> None:
-    assert "api.telegram.org" not in host.file("/etc/hosts").content_string
-    resolved = host.run("getent hosts api.telegram.org")
+def test_exchange_test_ca_is_not_trusted(host: Any) -> None:
+    ca = host.file(EXCHANGE_CA)
+    assert ca.exists, "prepare.yml kept no copy of the exchange's test CA"
+    assert _pem_body(ca.content_string) not in _pem_body(host.file(BUNDLE).content_string)
+    assert not host.file("/usr/local/share/ca-certificates/replay-exchange-ca.crt").exists
+    assert not host.file("/etc/ssl/certs/replay-exchange-ca.pem").exists
+    verify = host.run(f"openssl verify -CAfile {BUNDLE} {EXCHANGE_CA}")
+    assert verify.rc != 0, verify.stdout
+
+
+@pytest.mark.parametrize("name", ["api.telegram.org", "fapi.binance.com", "api.binance.com"])
+def test_api_name_is_not_on_the_box(host: Any, name: str) -> None:
+    assert name not in host.file("/etc/hosts").content_string
+    resolved = host.run(f"getent hosts {name}")
     assert not resolved.stdout.startswith("127."), resolved.stdout
 
 
@@ -77,11 +90,13 @@ def test_nothing_runs_listens_or_redirects(host: Any) -> None:
     # '[t]': the pattern must not match the shell that runs pgrep.
     for script in ("[t]elegram_standin.py", "[r]eplay_exchange"):
         assert host.run(f"pgrep -f '{script}'").rc == 1, script
-    for socket in ("tcp://127.0.0.1:8090", "tcp://127.0.0.2:8443"):
+    for socket in ("tcp://127.0.0.1:8090", "tcp://127.0.0.3:8089", "tcp://127.0.0.2:8443"):
         assert not host.socket(socket).is_listening, socket
     with host.sudo():
-        assert host.run("nft list table ip telegram_standin").rc != 0
-        assert "telegram_standin" not in host.check_output("nft list tables")
+        tables = host.check_output("nft list tables")
+        for table in ("telegram_standin", "replay_exchange"):
+            assert host.run(f"nft list table ip {table}").rc != 0
+            assert table not in tables
 
 
 @pytest.mark.parametrize("name", ["telegram-standin", "replay-exchange"])
