@@ -4,7 +4,8 @@ order *after* the exchange executed it, and under kill -9 in the middle of an or
 Per scenario the test records, into artifacts/exchange/live-faults.jsonl (docs/reliability.md
 has the table): orders sent, filled entries on the exchange, the exchange's position against
 freqtrade's open trades (orphans either way), open orders freqtrade does not know, and whether
-and when every trade freqtrade holds has its stop on the exchange."""
+and when every trade freqtrade holds has its stop on the exchange; then what the risk
+monitor's orphan close (reconcile.close_orphans_after_seconds) leaves, and how long it took."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,6 +25,9 @@ from rx_support import REPO, make_ccxt
 
 TIMEOUT_MS = 5000  # the bot's ccxt timeout here; production keeps ccxt's 30 s default
 SETTLE_S = 10  # loops the bot gets after a fault to notice and repair what it can
+# The monitor closes an orphan once the bot's trades were read this long after it appeared:
+# above the bot's order timeout, as production's minimum (60 s) is above ccxt's 30 s.
+GUARD_S = TIMEOUT_MS / 1000 + 5
 OUT = REPO / "artifacts" / "exchange" / "live-faults.jsonl"
 
 
@@ -109,6 +114,30 @@ def flatten(bot: LiveBot, pair: str) -> None:
     assert not bot.account().get("positions", {}).get(sym)
 
 
+def close_orphans(bot: LiveBot, pair: str) -> tuple[float, float]:
+    """The risk monitor's orphan close (Reconciliation.close_orphans) against the account, with
+    the bot's trades read as its poller reads them; until no position is left that the bot
+    does not know. What is left on the pair afterwards (exchange minus freqtrade), and the
+    seconds it took."""
+    rec = reconcile.Reconciliation(
+        closer=partial(reconcile.close_position, bot.base, TEST_API_KEY, TEST_API_SECRET, 10),
+        close_after_s=GUARD_S,
+    )
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < GUARD_S + 30:
+        read_at = time.time()
+        held = reconcile.bots_net(
+            (t["pair"], float(t["amount"]), bool(t["is_short"])) for t in bot.get("status")
+        )
+        exchange = reconcile.fetch_positions(bot.base, TEST_API_KEY, TEST_API_SECRET, 10)
+        if not reconcile.unowned(exchange, held):
+            break
+        rec.close_orphans(reconcile.unowned(exchange, held), time.time(), read_at)
+        time.sleep(1)
+    v = views(bot, pair)
+    return round(v["exchange_amount"] - v["freqtrade_amount"], 8), round(time.monotonic() - t0, 1)
+
+
 def record(name: str, **values: Any) -> dict[str, Any]:
     row = {"scenario": name, **values}
     print(f"measured {json.dumps(row)}")
@@ -133,15 +162,20 @@ def run(
     held = [(t["pair"], float(t["amount"]), bool(t["is_short"])) for t in bot.get("status")]
     exchange = reconcile.fetch_positions(bot.base, TEST_API_KEY, TEST_API_SECRET, 10)
     reported = reconcile.mismatch(exchange, reconcile.bots_net(held))
+    before_close = sent(bot)
+    entries = filled_entries(bot, pair, since)
+    left, close_s = close_orphans(bot, pair)
     row = record(
         name,
         pair=pair,
         api_status=getattr(answer, "status_code", None),
-        orders_sent=sent(bot) - before,
-        filled_entries=filled_entries(bot, pair, since),
+        orders_sent=before_close - before,
+        filled_entries=entries,
         agreed_after_s=agreed_s,
         orphan_amount=round(v["exchange_amount"] - v["freqtrade_amount"], 8),
         reconcile_reports=reported,
+        orphan_after_close=left,
+        orphan_closed_after_s=close_s,
         **v,
     )
     flatten(bot, pair)
@@ -180,6 +214,9 @@ def assert_no_duplicate_no_silent_orphan(row: dict[str, Any], entries: int) -> N
     assert row["reconcile_reports"] == want, row
     assert row["orders_sent"] == 1, row
     assert row["filled_entries"] == entries, row
+    # The monitor's close leaves no position the bot does not know; a trade whose position
+    # is gone (< 0) is not a position, so it stays reported, untouched.
+    assert row["orphan_after_close"] == min(orphan, 0.0), row
     assert row["unknown_orders"] == [], row
     assert row["stops"] == row["trades"], row
 

@@ -226,6 +226,11 @@ CASES = [
     ),
     Case("api-port-80", _bot(0, api_port=80), ("freqtrade_bots[0].api_port", "got 80")),
     Case(
+        "orphan-close-within-the-order-timeout",
+        _set("monitoring_exporter_close_orphans_after_seconds", 10),
+        ("monitoring_exporter_close_orphans_after_seconds", "at least 60", "got 10"),
+    ),
+    Case(
         "exchange-names-on-a-public-address",
         _set("replay_exchange_tls_address", "10.0.0.5"),
         ("replay_exchange_tls_address", "loopback", "10.0.0.5"),

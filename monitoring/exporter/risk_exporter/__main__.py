@@ -17,7 +17,7 @@ from .client import BotApi, make_client
 from .collector import RiskCollector
 from .config import Config, load_config, reconcile_credentials
 from .poller import BotState, FundingRates, poll_once, run_forever
-from .reconcile import Reconciliation, fetch_positions
+from .reconcile import Reconciliation, close_position, fetch_positions
 from .snapshot import BotSnapshot
 from .state import PeakStore
 from .webauth import basic_auth, serve
@@ -82,6 +82,9 @@ def start_pollers(
         key, secret = reconcile_credentials(os.environ)
         url, timeout = cfg.reconcile.exchange_url, cfg.request_timeout_seconds
         fetch = partial(fetch_positions, url, key, secret, timeout)
+        if cfg.reconcile.close_orphans_after_seconds:
+            reconciliation.closer = partial(close_position, url, key, secret, timeout)
+            reconciliation.close_after_s = cfg.reconcile.close_orphans_after_seconds
         step = partial(reconciliation.refresh, fetch, partial(snapshots, states))
         threads.append(
             threading.Thread(

@@ -306,6 +306,7 @@ class RiskCollector(Collector):
         rec = self.reconciliation
         with rec.lock:
             up, found, errors, last = rec.up, dict(rec.mismatches), rec.errors, rec.last_success
+            closed, close_errors = dict(rec.closed), rec.close_errors
         g_up = _gauge(
             "risk_exchange_reconcile_up",
             "1 if the last reconciliation read the account and every bot's trades.",
@@ -334,6 +335,20 @@ class RiskCollector(Collector):
         )
         fails.add_metric([], float(errors))
         yield fails
+        if rec.closer is not None:
+            done = CounterMetricFamily(
+                "risk_exchange_orphans_closed",
+                "Positions no live bot knew, closed by a reduce-only market order.",
+                labels=["symbol"],
+            )
+            for symbol, n in sorted(closed.items()):
+                done.add_metric([symbol], float(n))
+            yield done
+            refused = CounterMetricFamily(
+                "risk_exchange_orphan_close_errors", "Closes of such positions that failed."
+            )
+            refused.add_metric([], float(close_errors))
+            yield refused
         if last is not None:
             ts = _gauge(
                 "risk_exchange_reconcile_last_success_timestamp_seconds",

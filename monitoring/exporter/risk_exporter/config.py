@@ -142,7 +142,13 @@ class ReconcileConfig:
 
     enabled: bool = False
     exchange_url: str = "https://fapi.binance.com"
+    # 0: report orphans only. Otherwise close a position no live bot knows once it has
+    # stayed that long (reconcile.py); the key must then be able to trade.
+    close_orphans_after_seconds: float = 0.0
 
+
+# Above ccxt's 30 s order timeout and two bot loops, with room for a slow poll.
+MIN_CLOSE_ORPHANS_AFTER_S = 60.0
 
 RECONCILE_KEY_ENV = "RISK_EXPORTER_EXCHANGE_KEY"
 RECONCILE_SECRET_ENV = "RISK_EXPORTER_EXCHANGE_SECRET"
@@ -268,7 +274,19 @@ def _reconcile(raw: Any) -> ReconcileConfig:
     if not isinstance(raw, dict):
         raise ConfigError("reconcile must be a mapping")
     url = str(raw.get("exchange_url", ReconcileConfig.exchange_url)).rstrip("/")
-    return ReconcileConfig(enabled=bool(raw.get("enabled", False)), exchange_url=url)
+    enabled = bool(raw.get("enabled", False))
+    try:
+        close_after = float(raw.get("close_orphans_after_seconds", 0))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("reconcile.close_orphans_after_seconds must be a number") from exc
+    if close_after and (close_after < MIN_CLOSE_ORPHANS_AFTER_S or not enabled):
+        raise ConfigError(
+            "reconcile.close_orphans_after_seconds must be 0 (off) or at least "
+            f"{MIN_CLOSE_ORPHANS_AFTER_S:.0f} with reconcile.enabled, got {close_after:g}"
+        )
+    return ReconcileConfig(
+        enabled=enabled, exchange_url=url, close_orphans_after_seconds=close_after
+    )
 
 
 def parse_config(raw: dict[str, Any]) -> Config:

@@ -4,7 +4,13 @@ freqtrade never looks up an order whose answer failed (docs/reliability.md, "Liv
 faults"): a failed entry leaves a position on the exchange that no bot knows and that has no
 stop; a failed exit leaves a trade whose position is gone. Both show here as a mismatch per
 symbol: the exchange's net position minus the net open amount of the bots trading it (one-way
-mode: one net position per symbol and account, whichever bots share the key)."""
+mode: one net position per symbol and account, whichever bots share the key).
+
+Optionally (reconcile.close_orphans_after_seconds) it also closes a position no live bot
+knows, once it has stayed unchanged while every live bot's trades were read again for that
+long: a reduce-only market order, the one thing that cannot open or flip a position. Only
+where no live bot holds anything in the symbol: where a bot holds part, the difference may be
+its own fill in flight, and an order there would trade against the bot's position."""
 
 from __future__ import annotations
 
@@ -67,6 +73,65 @@ def mismatch(exchange: Mapping[str, float], bots: Mapping[str, float]) -> dict[s
     return out
 
 
+@dataclass(frozen=True)
+class Close:
+    """A reduce-only market order that flattens one position no bot knows."""
+
+    symbol: str
+    side: str  # SELL flattens a long, BUY a short
+    quantity: float
+
+
+def unowned(exchange: Mapping[str, float], bots: Mapping[str, float]) -> dict[str, float]:
+    """symbol → the account's position, where no live bot holds anything in that symbol."""
+    return {s: a for s, a in exchange.items() if abs(bots.get(s, 0.0)) <= TOLERANCE}
+
+
+def due_closes(
+    orphans: Mapping[str, float],
+    watch: Mapping[str, tuple[float, float]],
+    now: float,
+    bots_read_at: float,
+    grace_s: float,
+) -> tuple[list[Close], dict[str, tuple[float, float]]]:
+    """The closes due now, and the new watch (symbol → (amount, first seen)).
+
+    An orphan is due once the bots' trades were read `grace_s` after it was first seen with
+    this amount (bots_read_at: the oldest of the live bots' snapshots). A bot whose order was
+    executed records the trade when the answer arrives, which takes at most the client's
+    timeout: a grace above it means the bot gave up on that order. A changed amount restarts
+    the wait (a fill still in progress), and a bot that cannot be read holds every close."""
+    new: dict[str, tuple[float, float]] = {}
+    closes = []
+    for symbol, amount in sorted(orphans.items()):
+        seen = watch.get(symbol)
+        since = seen[1] if seen is not None and abs(seen[0] - amount) <= TOLERANCE else now
+        new[symbol] = (amount, since)
+        if bots_read_at - since >= grace_s:
+            closes.append(Close(symbol, "SELL" if amount > 0 else "BUY", abs(amount)))
+    return closes, new
+
+
+def close_position(base_url: str, key: str, secret: str, timeout: float, order: Close) -> None:
+    """Send the close as a signed reduce-only market order; raises on any refusal."""
+    params: dict[str, str | int] = {
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": "MARKET",
+        "quantity": f"{order.quantity:.8f}".rstrip("0").rstrip("."),
+        "reduceOnly": "true",
+        "timestamp": int(time.time() * 1000),
+        "recvWindow": 10_000,
+    }
+    request = urllib.request.Request(
+        f"{base_url}/fapi/v1/order?{signed_query(params, secret)}",
+        headers={"X-MBX-APIKEY": key},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
+        json.load(resp)
+
+
 def fetch_positions(base_url: str, key: str, secret: str, timeout: float) -> dict[str, float]:
     """The account's open positions, as the exchange holds them."""
     query = signed_query({"timestamp": int(time.time() * 1000), "recvWindow": 10_000}, secret)
@@ -96,6 +161,12 @@ class Reconciliation:
     mismatches: dict[str, float] = field(default_factory=dict)
     errors: int = 0
     last_success: float | None = None
+    # Closing orphans (off without a closer): seconds an orphan must stay, what is watched.
+    closer: Callable[[Close], None] | None = field(default=None, repr=False)
+    close_after_s: float = 120.0
+    watch: dict[str, tuple[float, float]] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)
+    close_errors: int = 0
 
     def refresh(
         self,
@@ -119,10 +190,37 @@ class Reconciliation:
                 self.up = False
                 self.errors += 1
             return
-        found = mismatch(exchange, bots_net(live_trades(s for s in snaps if s is not None)))
+        held = bots_net(live_trades(s for s in snaps if s is not None))
+        found = mismatch(exchange, held)
         if found != self.mismatches:  # once per change, not every poll
             log.warning("reconciliation: exchange minus bots per symbol: %s", found or "none")
         with self.lock:
             self.up = True
             self.mismatches = found
             self.last_success = now()
+        if self.closer is not None:
+            live = [s.taken_at for s in snaps if s is not None and not s.dry_run]
+            self.close_orphans(unowned(exchange, held), now(), min(live, default=now()))
+
+    def close_orphans(self, orphans: Mapping[str, float], now: float, bots_read_at: float) -> None:
+        """Close what is due; a refused close is retried at the next refresh (reduce-only:
+        a close that was executed although its answer failed makes the retry a refusal)."""
+        assert self.closer is not None
+        closes, self.watch = due_closes(orphans, self.watch, now, bots_read_at, self.close_after_s)
+        for order in closes:
+            try:
+                self.closer(order)
+            except (OSError, ValueError) as exc:
+                log.error("reconciliation: closing %s %s failed: %s", order.side, order.symbol, exc)
+                with self.lock:
+                    self.close_errors += 1
+                continue
+            log.warning(
+                "reconciliation: closed a position no bot knows: %s %s %s (reduce-only market)",
+                order.side,
+                order.quantity,
+                order.symbol,
+            )
+            self.watch.pop(order.symbol, None)
+            with self.lock:
+                self.closed[order.symbol] = self.closed.get(order.symbol, 0) + 1
