@@ -103,6 +103,25 @@ def prometheus_value(host, query: str) -> list:
     return json.loads(monitor_get(host, url))["data"]["result"]
 
 
+def table_rows(browser, css: str, until=lambda rows: rows) -> list[list[str]]:
+    """The cells of a table's rows, read in one go inside a wait: the dashboard redraws its
+    tables every 30 s, so a row read across a redraw goes stale and is read again."""
+    seen: list[list[str]] = []
+
+    def read(d):
+        seen[:] = [
+            [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+            for r in d.find_elements(By.CSS_SELECTOR, f"{css} tbody tr")
+        ]
+        return until(seen)
+
+    try:
+        WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException]).until(read)
+    except TimeoutException:
+        pytest.fail(f"{css}: not the rows expected, last read: {seen}")
+    return [list(row) for row in seen]
+
+
 def test_dashboard_in_chromium(host, address, browser):
     with forced_position(host, DEFAULT_PORT, DEFAULT_BOT, *CLOSED):
         pass
@@ -137,34 +156,18 @@ def test_dashboard_in_chromium(host, address, browser):
         assert not browser.find_element(By.ID, "login").is_displayed()
         assert browser.find_element(By.ID, "dashboard").is_displayed()
 
-        rows = {
-            r.find_elements(By.TAG_NAME, "td")[0].text: [
-                td.text for td in r.find_elements(By.TAG_NAME, "td")
-            ]
-            for r in browser.find_elements(By.CSS_SELECTOR, "#bots tbody tr")
-        }
+        rows = {cells[0]: cells for cells in table_rows(browser, "#bots")}
         assert set(rows) == {DEFAULT_BOT, OTHER_BOT}
         for cells in rows.values():
             assert cells[1] == "up", cells
             assert cells[3] == "15.0 %", cells  # the governor's limit (inventory: 0.15)
 
-        # This bot's row (the other bot's strategy may hold the same pair on its own), read
-        # in a wait: the dashboard redraws its tables every 30 s, so a row may go stale.
-        seen: list[list[str]] = []
+        # This bot's row: the other bot's strategy may hold the same pair on its own.
+        def ours(rows: list[list[str]]) -> bool:
+            return any(row[:2] == [DEFAULT_BOT, OPEN[0]] for row in rows)
 
-        def position_row(d):
-            seen[:] = [
-                [td.text for td in r.find_elements(By.TAG_NAME, "td")]
-                for r in d.find_elements(By.CSS_SELECTOR, "#positions tbody tr")
-            ]
-            return next((row for row in seen if row[:2] == [DEFAULT_BOT, OPEN[0]]), None)
-
-        try:
-            position = WebDriverWait(
-                browser, 30, ignored_exceptions=[StaleElementReferenceException]
-            ).until(position_row)
-        except TimeoutException:
-            pytest.fail(f"no {DEFAULT_BOT} {OPEN[0]} row in the positions table: {seen}")
+        rows_now = table_rows(browser, "#positions", until=ours)
+        position = next(row for row in rows_now if row[:2] == [DEFAULT_BOT, OPEN[0]])
         _, _, side, leverage, _, _, liquidation = position[:7]
         assert side == OPEN[1]
         assert leverage == f"{trade['leverage']:g}x"
@@ -190,8 +193,7 @@ def test_dashboard_in_chromium(host, address, browser):
 
         # Returns by leverage: the table's trades and mean returns are the bot's own.
         shown = {}
-        for r in browser.find_elements(By.CSS_SELECTOR, "#leverage tbody tr"):
-            cells = [td.text for td in r.find_elements(By.TAG_NAME, "td")]
+        for cells in table_rows(browser, "#leverage"):
             if cells[1] == DEFAULT_BOT:
                 shown[cells[0].removeprefix("≤ ")] = (int(cells[2]), cells[4])
         assert set(shown) == set(expected)
