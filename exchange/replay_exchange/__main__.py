@@ -13,7 +13,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .server import DEFAULT_HISTORY_DAYS, Exchange, make_app
+from .core import DEFAULT_HISTORY_DAYS, Exchange
+from .server import make_app
 
 
 def main(argv: list[str] | None = None) -> None:

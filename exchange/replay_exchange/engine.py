@@ -12,10 +12,11 @@ import hashlib
 import re
 import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import errors
 from . import margin as m
+from .book import book
 from .markets import (
     MAX_NUM_ALGO_ORDERS,
     MAX_NUM_ORDERS,
@@ -25,10 +26,8 @@ from .markets import (
     SPECS,
     brackets,
 )
-from .public import book
-
-if TYPE_CHECKING:
-    from .server import Exchange
+from .replay import Replay
+from .state import StateFile
 
 DEFAULT_WALLET = 10_000.0
 DEFAULT_LEVERAGE = 20
@@ -39,6 +38,16 @@ CONDITIONAL = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET")
 
 def _f(x: float, d: int = 8) -> str:
     return f"{x:.{d}f}"
+
+
+class Host(Protocol):
+    """What the engine needs of the exchange that owns it (core.Exchange): the clock, the
+    replayed market and the state file."""
+
+    replay: Replay
+    state: StateFile
+
+    def now(self) -> int: ...
 
 
 ACCOUNT_ID_PREFIX = "sha256:"
@@ -55,7 +64,7 @@ def account_id(api_key: str) -> str:
 
 
 class Engine:
-    def __init__(self, ex: Exchange) -> None:
+    def __init__(self, ex: Host) -> None:
         self.ex = ex
         doc = ex.state.doc
         self.accounts: dict[str, dict[str, Any]] = doc.setdefault("accounts", {})
@@ -332,7 +341,7 @@ class Engine:
         del acct["trades"][:-MAX_CLOSED_KEPT]
 
     def market_price(self, sym: str, side: str, qty: float, now: int) -> float:
-        bids, asks = book(self.ex, sym, now, 100)
+        bids, asks = book(self.ex.replay, sym, now, 100)
         levels = [(float(p), float(q)) for p, q in (asks if side == "BUY" else bids)]
         avg, _ = m.walk_book(levels, qty)
         return avg
@@ -523,7 +532,7 @@ class Engine:
         if otype == "MARKET":
             self.fill(acct, order, qty, self.market_price(sym, side, qty, now), False, now)
         else:
-            bids, asks = book(self.ex, sym, now, 1)
+            bids, asks = book(self.ex.replay, sym, now, 1)
             best = float(asks[0][0]) if side == "BUY" else float(bids[0][0])
             marketable = price >= best if side == "BUY" else price <= best
             tif = order["timeInForce"]
@@ -662,7 +671,7 @@ class Engine:
         if limit:
             return  # rests as a limit order, matched by later ticks
         # The path passed through the trigger: fill there, plus the book's slippage.
-        best_bid, best_ask = (float(x[0][0]) for x in book(self.ex, sym, now, 1))
+        best_bid, best_ask = (float(x[0][0]) for x in book(self.ex.replay, sym, now, 1))
         slip = self.market_price(sym, algo["side"], qty, now) - (
             best_ask if algo["side"] == "BUY" else best_bid
         )

@@ -18,7 +18,7 @@ from .margin import MAKER_FEE, TAKER_FEE, maint_margin
 from .markets import OPEN_STATUSES, brackets
 
 if TYPE_CHECKING:
-    from .server import Exchange
+    from .core import Exchange
 
 KEY_RE = re.compile(r"^[A-Za-z0-9]{1,128}$")
 MAX_RECV_WINDOW = 60_000

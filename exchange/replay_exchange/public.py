@@ -11,11 +11,12 @@ from aiohttp import web
 
 from . import errors
 from .appkey import EX
+from .book import book
 from .markets import SPECS, exchange_info
 from .replay import DAY_MS, TF_MS
 
 if TYPE_CHECKING:
-    from .server import Exchange
+    from .core import Exchange
 
 KLINE_CACHE_BLOCKS = 512  # a few MB: 5 symbols x the intervals and kinds bots ask for
 KLINE_PATHS = {
@@ -29,13 +30,6 @@ KLINE_PATHS = {
 
 def fmt(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}"
-
-
-def round_tick(price: float, tick: Decimal, down: bool = True) -> Decimal:
-    q = (Decimal(repr(price)) / tick).to_integral_value(rounding=ROUND_DOWN)
-    if not down and q * tick < Decimal(repr(price)):
-        q += 1
-    return q * tick
 
 
 def _int(q: dict[str, str], name: str, default: int | None = None) -> int | None:
@@ -282,33 +276,6 @@ async def ticker_price(request: web.Request) -> web.Response:
     return web.json_response(rows[0] if q.get("symbol") else rows)
 
 
-def book(
-    ex: Exchange, sym: str, now: int, levels: int
-) -> tuple[list[tuple[Decimal, Decimal]], ...]:
-    """Synthetic order book around the replayed price: one tick spread, levels 1 bp apart,
-    sizes from the recorded volume of the current candle (so thin markets have thin books)."""
-    spec = SPECS[sym]
-    last = ex.replay.last_price(sym, now)
-    tick, step = spec.tick, spec.step
-    best_bid = round_tick(last, tick)
-    if best_bid <= 0:
-        best_bid = tick
-    best_ask = best_bid + tick
-    s = ex.replay.series(sym, "trade")
-    i = ex.replay._base_index(s, now)
-    per_min = float(s.v[i]) / (s.tf_ms / 60_000)
-    base_qty = max(Decimal(spec.min_qty), Decimal(repr(per_min / 20)).quantize(step, ROUND_DOWN))
-    gap = max(tick, round_tick(float(best_bid) * 0.0001, tick))
-    bids, asks = [], []
-    for k in range(levels):
-        qty = (base_qty * (1 + Decimal(k) / 10)).quantize(step, ROUND_DOWN)
-        bp = best_bid - gap * k
-        if bp > 0:
-            bids.append((bp, qty))
-        asks.append((best_ask + gap * k, qty))
-    return bids, asks
-
-
 async def depth(request: web.Request) -> web.Response:
     ex: Exchange = request.app[EX]
     q = dict(request.query)
@@ -317,7 +284,7 @@ async def depth(request: web.Request) -> web.Response:
     if limit not in (5, 10, 20, 50, 100, 500, 1000):
         raise errors.bad_param("limit")
     now = ex.now()
-    bids, asks = book(ex, sym, now, limit)
+    bids, asks = book(ex.replay, sym, now, limit)
     return web.json_response(
         {
             "lastUpdateId": now,
@@ -335,7 +302,7 @@ async def book_ticker(request: web.Request) -> web.Response:
     now = ex.now()
     rows = []
     for s in symbols_or_all(ex, q):
-        bids, asks = book(ex, s, now, 1)
+        bids, asks = book(ex.replay, s, now, 1)
         rows.append(
             {
                 "symbol": s,

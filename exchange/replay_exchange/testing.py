@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .server import Exchange, make_app
+from .core import Exchange
+from .server import make_app
 
 TEST_API_KEY = "replayTestKey0000000000000000000000000000000000000000000000000001"
 TEST_API_SECRET = "replayTestSecret00000000000000000000000000000000000000000000001"

@@ -20,7 +20,7 @@ from typing import Any
 
 import box
 import requests
-from replay_exchange.server import Exchange
+from replay_exchange.core import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config, running_exchange
 from rx_support import DATA_DIR
 

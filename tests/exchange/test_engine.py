@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from replay_exchange import errors
 from replay_exchange import margin as m
+from replay_exchange.core import Exchange
 from replay_exchange.engine import account_id
 from replay_exchange.markets import MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS, brackets
-from replay_exchange.server import Exchange
 from replay_exchange.testing import TEST_API_KEY, TEST_KEYS
 from rx_support import DATA_DIR, FakeClock
 

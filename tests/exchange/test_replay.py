@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from replay_exchange.core import Exchange
 from replay_exchange.replay import DAY_MS
-from replay_exchange.server import Exchange
 from rx_support import DATA_DIR, REPO, FakeClock
 
 T0 = 1_795_604_123_141  # 2026-11-25 10:55:23 UTC
