@@ -164,13 +164,11 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
         "marginAvailable": True,
         "updateTime": n["update"],
     }
-    if v3:  # v3 lists assets and positions without the v2 extras (Binance's v3 answer)
-        del asset["marginAvailable"]
     positions = []
     for sym in ex.replay.data.symbols:
         p = eng.position(acct, sym)
         if v3 and not p["amt"]:
-            continue
+            continue  # v3 lists only symbols with a position
         pv = eng.position_view(acct, sym, now)
         positions.append(
             {
@@ -184,23 +182,16 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
                 "initialMargin": pv["initialMargin"],
                 "maintMargin": pv["maintMargin"],
                 "updateTime": pv["updateTime"],
+                "leverage": pv["leverage"],
+                "isolated": pv["isolated"],
+                "entryPrice": pv["entryPrice"],
+                "positionInitialMargin": pv["positionInitialMargin"],
+                "openOrderInitialMargin": "0",
+                "maxNotional": pv["maxNotionalValue"],
+                "bidNotional": "0",
+                "askNotional": "0",
             }
         )
-        if not v3:  # v2's positions: without the isolated margin and notional, with more
-            for k in ("isolatedMargin", "isolatedWallet", "notional"):
-                del positions[-1][k]
-            positions[-1].update(
-                {
-                    "leverage": pv["leverage"],
-                    "isolated": pv["isolated"],
-                    "entryPrice": pv["entryPrice"],
-                    "positionInitialMargin": pv["positionInitialMargin"],
-                    "openOrderInitialMargin": "0",
-                    "maxNotional": pv["maxNotionalValue"],
-                    "bidNotional": "0",
-                    "askNotional": "0",
-                }
-            )
     out: dict[str, Any] = {
         "totalInitialMargin": asset["initialMargin"],
         "totalMaintMargin": asset["maintMargin"],
@@ -213,23 +204,21 @@ def account_info(ex: Exchange, key: str, q: dict[str, str], v3: bool) -> dict[st
         "totalCrossUnPnl": asset["crossUnPnl"],
         "availableBalance": asset["availableBalance"],
         "maxWithdrawAmount": asset["maxWithdrawAmount"],
-        "assets": [asset],
-        "positions": positions,
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "feeBurn": False,
+        "tradeGroupId": -1,
+        "updateTime": 0,
+        "multiAssetsMargin": acct["multi_assets"],
     }
-    if not v3:
-        out.update(
-            {
-                "feeTier": 0,
-                "canTrade": True,
-                "canDeposit": True,
-                "canWithdraw": True,
-                "feeBurn": False,
-                "tradeGroupId": -1,
-                "updateTime": 0,
-                "multiAssetsMargin": acct["multi_assets"],
-            }
-        )
-    return out
+    left_out = ACCOUNT_V3 if v3 else ACCOUNT_V2
+    return {
+        **_answer(out, left_out["account"]),
+        "assets": [_answer(asset, left_out["asset"])],
+        "positions": [_answer(row, left_out["position"]) for row in positions],
+    }
 
 
 def account_v2(ex: Exchange, key: str, q: dict[str, str]) -> Any:
@@ -273,6 +262,21 @@ POSITION_V2 = frozenset(
     {"adl", "adlQuantile", "askNotional", "bidNotional", "initialMargin", "isolated"}
     | {"maintMargin", "marginAsset", "openOrderInitialMargin", "positionInitialMargin"}
 )
+
+# Account information: v2 carries the account's flags and a fuller position per symbol;
+# v3 (positions with an amount only) the isolated fields, and no asset flag.
+ACCOUNT_V2 = {
+    "account": frozenset(),
+    "asset": frozenset(),
+    "position": frozenset({"isolatedMargin", "isolatedWallet", "notional"}),
+}
+ACCOUNT_V3 = {
+    "account": frozenset({"feeTier", "canTrade", "canDeposit", "canWithdraw", "feeBurn"})
+    | {"tradeGroupId", "updateTime", "multiAssetsMargin"},
+    "asset": frozenset({"marginAvailable"}),
+    "position": frozenset({"leverage", "isolated", "entryPrice", "positionInitialMargin"})
+    | {"openOrderInitialMargin", "maxNotional", "bidNotional", "askNotional"},
+}
 
 
 def _answer(record: dict[str, Any], left_out: frozenset[str]) -> dict[str, Any]:

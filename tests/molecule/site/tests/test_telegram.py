@@ -120,7 +120,18 @@ def test_secrets_and_keys_are_root_only(host: Any) -> None:
         assert (f.user, f.group, f.mode) == (owner, group, mode), path
 
 
-def test_bot_http_client_trusts_the_test_ca_only_through_the_drop_in(host: Any) -> None:
+def test_test_ca_may_sign_the_api_name_only(host: Any) -> None:
+    with host.sudo():
+        ext = host.check_output(
+            "openssl x509 -in /etc/telegram-standin/ca.crt -noout -ext nameConstraints"
+        )
+    assert "critical" in ext.splitlines()[0], ext
+    assert [line.strip() for line in ext.splitlines()[2:]] == ["DNS:api.telegram.org"], ext
+
+
+def test_bot_http_client_trusts_the_test_ca_only_through_the_system_bundle(host: Any) -> None:
+    """The bots' unit names the system bundle (freqtrade_ca_bundle; the stand-in's drop-in
+    names it too): certifi's own bundle, httpx's default, would refuse the stand-in."""
     bot = _bot(host)
     env = host.check_output(f"systemctl show -p Environment --value freqtrade@{bot['name']}")
     assert "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" in env.split()
