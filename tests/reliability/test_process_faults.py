@@ -204,6 +204,9 @@ def test_container_restart_brings_every_service_back() -> None:
     failed = stack.sh("systemctl list-units --failed --plain --no-legend || true").strip()
     record("container-restart", bots_healthy_after_s=round(elapsed, 1), failed_units=failed)
     assert back is not None, "the bots did not come back after the restart"
+    # Docker writes a new /etc/hosts at every start: the stand-ins' units put their names back.
+    for name in ("fapi.binance.com", "api.binance.com", "api.telegram.org"):
+        assert stack.sh(f"getent hosts {name}").startswith("127."), name
     for service in SERVICES:
         state = stack.sh(f"systemctl is-active {service} || true").strip()
         assert state == "active", f"{service} is {state} after the restart"
