@@ -32,24 +32,17 @@ def test_site_applies_the_stand_in_roles_on_every_host() -> None:
         assert "when" not in roles[role], f"site.yml skips {role} when it is off"
 
 
-def test_test_ca_is_not_trusted(host: Any) -> None:
-    ca = host.file(TEST_CA)
-    assert ca.exists, "prepare.yml kept no copy of the test CA"
+@pytest.mark.parametrize(
+    "copy,name", [(TEST_CA, "telegram-standin-ca"), (EXCHANGE_CA, "replay-exchange-ca")]
+)
+def test_test_ca_is_not_trusted(host: Any, copy: str, name: str) -> None:
+    ca = host.file(copy)
+    assert ca.exists, f"prepare.yml kept no copy of {name}"
     assert _pem_body(ca.content_string) not in _pem_body(host.file(BUNDLE).content_string)
-    assert not host.file("/usr/local/share/ca-certificates/telegram-standin-ca.crt").exists
-    assert not host.file("/etc/ssl/certs/telegram-standin-ca.pem").exists
+    assert not host.file(f"/usr/local/share/ca-certificates/{name}.crt").exists
+    assert not host.file(f"/etc/ssl/certs/{name}.pem").exists
     assert not host.run(f"grep -rlF {_pem_body(ca.content_string)[:64]} /etc/ssl/certs/").stdout
-    verify = host.run(f"openssl verify -CAfile {BUNDLE} {TEST_CA}")
-    assert verify.rc != 0, verify.stdout
-
-
-def test_exchange_test_ca_is_not_trusted(host: Any) -> None:
-    ca = host.file(EXCHANGE_CA)
-    assert ca.exists, "prepare.yml kept no copy of the exchange's test CA"
-    assert _pem_body(ca.content_string) not in _pem_body(host.file(BUNDLE).content_string)
-    assert not host.file("/usr/local/share/ca-certificates/replay-exchange-ca.crt").exists
-    assert not host.file("/etc/ssl/certs/replay-exchange-ca.pem").exists
-    verify = host.run(f"openssl verify -CAfile {BUNDLE} {EXCHANGE_CA}")
+    verify = host.run(f"openssl verify -CAfile {BUNDLE} {copy}")
     assert verify.rc != 0, verify.stdout
 
 
