@@ -40,16 +40,21 @@ images: host ## Debian 12 and 13 base images (rebuilt only when the recipe chang
 
 venv: $(VENV)/.installed ## The pinned Python venv (reused while requirements are unchanged)
 
-$(VENV)/.installed: requirements/dev.txt
+# The project's own packages editable, with the pinned setuptools (no build isolation:
+# nothing unpinned is fetched). Their dependencies are in the lock.
+PACKAGES := packages/futures_lib exchange monitoring/exporter
+
+$(VENV)/.installed: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements/dev.txt
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
 	@touch $@
 
 lock: ## Re-resolve requirements/dev.in into the pinned requirements/dev.txt
 	rm -rf .cache/lockvenv && $(PYTHON) -m venv .cache/lockvenv
 	.cache/lockvenv/bin/pip install --quiet -r requirements/dev.in
-	.cache/lockvenv/bin/pip freeze --exclude-editable > requirements/dev.txt
+	.cache/lockvenv/bin/pip freeze --all --exclude pip --exclude-editable > requirements/dev.txt
 
 lock-freqtrade: venv ## Re-resolve the release venvs' hash-pinned locks (roles/freqtrade/files/requirements)
 	tools/lock-freqtrade.sh $$(sed -n 's/^freqtrade_version: *"\(.*\)"$$/\1/p' roles/freqtrade/defaults/main.yml)

@@ -11,33 +11,24 @@ edge in fees.
   ``channel`` candles; funding must not be against the side (``funding_allows``).
 * Exit: the close breaks the opposite ``exit_channel`` channel (a trailing exit that lets
   winners run), or the stop.
-* Stop: ``stop_atr`` x ATR(14) from the entry, set through the leverage (futures_manager.py):
+* Stop: ``stop_atr`` x ATR(14) from the entry, set through the leverage (futures_lib.manager):
   risk per trade is fixed in equity, the position size follows the volatility.
 
-The "AI risk manager" is the portfolio governor and the sizing in futures_manager.py, both
+The "AI risk manager" is the portfolio governor and the sizing in futures_lib/manager.py, both
 rule-based. A learned volatility forecast was tested as the stop's input and did not earn its
 place (docs/strategies.md); no model ships.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import talib.abstract as ta
 from freqtrade.strategy import BooleanParameter, DecimalParameter, IntParameter, IStrategy
+from futures_lib import risk
+from futures_lib.data import FuturesDataMixin
+from futures_lib.manager import RiskManagedMixin
 from pandas import DataFrame
-
-# freqtrade loads strategies by path; make the shared modules next to this file importable
-# (also in hyperopt worker processes).
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-import futures_risk as risk  # noqa: E402
-from futures_data import FuturesDataMixin  # noqa: E402
-from futures_manager import RiskManagedMixin  # noqa: E402
 
 if TYPE_CHECKING:
     from freqtrade.enums import CandleType

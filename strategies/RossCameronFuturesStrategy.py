@@ -10,26 +10,19 @@ stops.
 * Long: close below the lower band, RSI below ``buy_rsi``, ADX below ``adx_max``, funding not
   against the long. Short: mirrored (above the upper band, RSI above ``short_rsi``).
 * Exit: back at the middle band (the mean the setup bets on), or the stop.
-* Stop: ``stop_atr`` x ATR(14) from the entry, set through the leverage (futures_manager.py).
+* Stop: ``stop_atr`` x ATR(14) from the entry, set through the leverage (futures_lib.manager).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import talib.abstract as ta
 from freqtrade.strategy import BooleanParameter, DecimalParameter, IntParameter, IStrategy
+from futures_lib import risk
+from futures_lib.data import FuturesDataMixin
+from futures_lib.manager import RiskManagedMixin
 from pandas import DataFrame
-
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-import futures_risk as risk  # noqa: E402
-from futures_data import FuturesDataMixin  # noqa: E402
-from futures_manager import RiskManagedMixin  # noqa: E402
 
 if TYPE_CHECKING:
     from freqtrade.enums import CandleType

@@ -106,6 +106,25 @@ def test_locks_cover_the_configured_versions_on_both_pythons(dist: str, machine:
 
 # The role's input rules (tasks/assert.yml), one host per case in a single run.
 SHA = "0" * 64
+LIBRARY_PLAY = """
+- name: The futures library's wheel, built from {src}
+  hosts: {hosts}
+  gather_facts: false
+  tasks:
+    - name: Build the wheel as the role does
+      ansible.builtin.include_role:
+        name: freqtrade
+        tasks_from: library.yml
+        public: true
+      vars:
+        freqtrade_library_src: {src}
+    - name: Remove the build directory
+      ansible.builtin.file:
+        path: "{{{{ freqtrade_library_tmp.path }}}}"
+        state: absent
+      delegate_to: localhost
+      run_once: true
+"""
 PLAYBOOK = """
 - name: The freqtrade role's input rules
   hosts: all
@@ -120,6 +139,9 @@ PLAYBOOK = """
       ansible.builtin.debug:
         msg: "{{ freqtrade_release_id if freqtrade_lock_file is abs else 'n/a' }}"
 """
+# Hosts whose futures library is a copy of packages/futures_lib: same content with new
+# mtimes, or with one changed line.
+LIBRARY_CASES = ("id_library_copy", "id_library_changed")
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +163,30 @@ def assert_run(tmp_path_factory) -> dict[str, dict[str, Any]]:
         "no_pip_lock": {"freqtrade_pip_version": "1.0"},
         "id_lock": {"freqtrade_lock_file": str(lock), "freqtrade_pip_lock_file": pip_lock},
         "id_changed": {"freqtrade_lock_file": str(changed), "freqtrade_pip_lock_file": pip_lock},
+        "id_library_copy": {"freqtrade_lock_file": str(lock), "freqtrade_pip_lock_file": pip_lock},
+        "id_library_changed": {
+            "freqtrade_lock_file": str(lock),
+            "freqtrade_pip_lock_file": pip_lock,
+        },
     }
+    library = ROOT / "packages" / "futures_lib"
+    copies = {}
+    for case in LIBRARY_CASES:
+        copies[case] = tmp / case
+        shutil.copytree(
+            library,
+            copies[case],
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"),
+            copy_function=shutil.copy,  # new mtimes: the wheel must not depend on them
+        )
+    init = copies["id_library_changed"] / "futures_lib" / "__init__.py"
+    init.write_text(init.read_text() + "# changed\n")
+    plays = [LIBRARY_PLAY.format(src=library, hosts="all:!" + ":!".join(LIBRARY_CASES))]
+    plays += [LIBRARY_PLAY.format(src=copies[case], hosts=case) for case in LIBRARY_CASES]
     common = {"ansible_connection": "local", "ansible_python_interpreter": "auto_silent"}
     inventory = {"all": {"hosts": {name: {**common, **v} for name, v in cases.items()}}}
     (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
-    (tmp / "play.yml").write_text(PLAYBOOK)
+    (tmp / "play.yml").write_text("".join(plays) + PLAYBOOK)
     playbook = ROOT / ".venv" / "bin" / "ansible-playbook"
     if not playbook.exists():
         pytest.fail(f"{playbook} is missing: run `make venv`")
@@ -163,7 +204,7 @@ def assert_run(tmp_path_factory) -> dict[str, dict[str, Any]]:
     )
     report = json.loads(proc.stdout[proc.stdout.index("{") :])
     results: dict[str, dict[str, Any]] = {h: {"failed": [], "release_id": None} for h in cases}
-    for task in report["plays"][0]["tasks"]:
+    for task in report["plays"][-1]["tasks"]:
         for host, result in task["hosts"].items():
             for r in [result, *result.get("results", [])]:
                 if r.get("failed") and "msg" in r:
@@ -203,3 +244,13 @@ def test_release_id_changes_with_the_lock_content(assert_run):
     assert same and changed
     assert same.startswith(f"{VERSION}-") and changed.startswith(f"{VERSION}-")
     assert same != changed
+
+
+def test_release_id_follows_the_futures_library_content(assert_run):
+    """The library's wheel is reproducible: a copy with new mtimes keeps the release id, a
+    changed line gives a new one (tasks/library.yml). id_lock: the same lock, the library
+    itself."""
+    default = assert_run["id_lock"]["release_id"]
+    assert default and default.startswith(f"{VERSION}-")
+    assert assert_run["id_library_copy"]["release_id"] == default
+    assert assert_run["id_library_changed"]["release_id"] not in (None, default)

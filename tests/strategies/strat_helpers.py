@@ -1,6 +1,7 @@
-"""Helpers for the strategy tests: shared modules on sys.path, the repository's real data
-slice, and a minimal data provider that serves funding-rate and mark candles as freqtrade's
-would -- optionally only what was known at a cut-off time (for the look-ahead tests)."""
+"""Helpers for the strategy tests: the strategies and research tools on sys.path, the
+repository's real data slice, and a minimal data provider that serves funding-rate and mark
+candles as freqtrade's would -- optionally only what was known at a cut-off time (for the
+look-ahead tests)."""
 
 from __future__ import annotations
 

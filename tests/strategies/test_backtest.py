@@ -14,12 +14,12 @@ import json
 from pathlib import Path
 
 import evaluate
-import futures_risk as risk
 import pandas as pd
 import pytest
 import run_backtest
 import strat_helpers  # noqa: F401  (puts strategies/ and tools/strategy on sys.path)
 from freqtrade.data.btanalysis import load_backtest_stats
+from futures_lib import margin
 
 STOP_EXITS = {"stop_loss", "trailing_stop_loss", "stoploss_on_exchange"}
 WALLET = 10_000.0
@@ -78,23 +78,11 @@ def _costs(t: pd.Series) -> tuple[float, float]:
     return fees + max(0.0, -t.funding_fees), slippage
 
 
-def _brackets() -> dict[str, list[risk.Bracket]]:
+def _brackets() -> dict[str, list[margin.Bracket]]:
     import freqtrade.exchange as fx
 
     raw = json.loads((Path(fx.__file__).parent / "binance_leverage_tiers.json").read_text())
-    return {
-        p: [
-            risk.Bracket(
-                t["minNotional"],
-                t["maxNotional"],
-                t["maxLeverage"],
-                t["maintenanceMarginRate"],
-                float(t["info"].get("cum") or 0.0),
-            )
-            for t in tiers
-        ]
-        for p, tiers in raw.items()
-    }
+    return {p: [margin.Bracket.from_ccxt(t) for t in tiers] for p, tiers in raw.items()}
 
 
 def test_both_strategies_traded(results):
@@ -110,8 +98,8 @@ def test_no_liquidation_and_leverage_in_bounds(results):
         assert "liquidation" not in set(t.exit_reason), name
         assert t.leverage.between(1.0, 10.0).all(), name
         for _, tr in t.iterrows():
-            b = risk.bracket_for_notional(brackets[tr.pair], tr.stake_amount * tr.leverage)
-            liq = risk.isolated_liquidation_price(
+            b = margin.bracket_for(brackets[tr.pair], tr.stake_amount * tr.leverage)
+            liq = margin.isolated_liquidation_price(
                 tr.open_rate, tr.leverage, tr.is_short, b.mmr, b.maint_amount, tr.amount
             )
             if tr.is_short:

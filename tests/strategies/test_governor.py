@@ -1,4 +1,4 @@
-"""Property tests of the portfolio risk governor (strategies/futures_risk.py, pure functions).
+"""Property tests of the portfolio risk governor (futures_lib.risk, pure functions).
 
 The simulation below plays the governor's own rules as the strategy adapter applies them:
 each new trade may lose at most ``risk_budget`` (scaled risk, never more than the room above
@@ -8,8 +8,8 @@ the floor once the open trades hit their stops) and its stake comes from
 
 from __future__ import annotations
 
-import futures_risk as risk
 import pytest
+from futures_lib import margin, risk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,7 +152,7 @@ def test_stake_for_budget_loses_the_budget_at_the_stop(budget, dist):
     is_short=st.booleans(),
 )
 def test_leverage_for_stop_is_in_range_and_liquidation_safe(dist, max_lev, mmr, is_short):
-    brackets = (risk.Bracket(0.0, None, 50.0, mmr, 0.0),)
+    brackets = (margin.Bracket(0.0, None, 50.0, mmr, 0.0),)
     lev = risk.leverage_for_stop(
         dist, stoploss=-0.3, max_leverage=max_lev, brackets=brackets, is_short=is_short
     )

@@ -1,10 +1,10 @@
-"""Unit and property tests of strategies/futures_risk.py (no freqtrade involved)."""
+"""Unit and property tests of packages/futures_lib/futures_lib/risk.py (no freqtrade involved)."""
 
 from __future__ import annotations
 
-import futures_risk as risk
 import numpy as np
 import pytest
+from futures_lib import margin, risk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,17 +129,17 @@ def test_clamp_never_raises_stake_nor_breaks_caps(stake, pair_open, total_open, 
 
 
 BTC_BRACKETS = (
-    risk.Bracket(0, 300_000, 150, 0.004, 0),
-    risk.Bracket(300_000, 800_000, 100, 0.005, 300),
-    risk.Bracket(800_000, 3_000_000, 75, 0.0065, 1500),
-    risk.Bracket(3_000_000, 12_000_000, 50, 0.01, 10500),
-    risk.Bracket(12_000_000, 70_000_000, 20, 0.025, 190500),
-    risk.Bracket(70_000_000, 100_000_000, 10, 0.05, 1940500),
-    risk.Bracket(100_000_000, 230_000_000, 5, 0.1, 6940500),
-    risk.Bracket(230_000_000, 480_000_000, 4, 0.125, 12690500),
-    risk.Bracket(480_000_000, 600_000_000, 3, 0.15, 24690500),
-    risk.Bracket(600_000_000, 800_000_000, 2, 0.25, 84690500),
-    risk.Bracket(800_000_000, 1_200_000_000, 1, 0.5, 284690500),
+    margin.Bracket(0, 300_000, 150, 0.004, 0),
+    margin.Bracket(300_000, 800_000, 100, 0.005, 300),
+    margin.Bracket(800_000, 3_000_000, 75, 0.0065, 1500),
+    margin.Bracket(3_000_000, 12_000_000, 50, 0.01, 10500),
+    margin.Bracket(12_000_000, 70_000_000, 20, 0.025, 190500),
+    margin.Bracket(70_000_000, 100_000_000, 10, 0.05, 1940500),
+    margin.Bracket(100_000_000, 230_000_000, 5, 0.1, 6940500),
+    margin.Bracket(230_000_000, 480_000_000, 4, 0.125, 12690500),
+    margin.Bracket(480_000_000, 600_000_000, 3, 0.15, 24690500),
+    margin.Bracket(600_000_000, 800_000_000, 2, 0.25, 84690500),
+    margin.Bracket(800_000_000, 1_200_000_000, 1, 0.5, 284690500),
 )
 
 
@@ -161,16 +161,16 @@ def test_bracket_caps_leverage_for_large_notional():
 def test_liquidation_price_closed_form():
     # without maintenance amount: long liq = e (1 - 1/L) / (1 - mmr), short e (1 + 1/L)/(1 + mmr)
     e, lev, mmr = 100.0, 10.0, 0.004
-    assert risk.isolated_liquidation_price(e, lev, False, mmr) == pytest.approx(
+    assert margin.isolated_liquidation_price(e, lev, False, mmr) == pytest.approx(
         e * (1 - 1 / lev) / (1 - mmr)
     )
-    assert risk.isolated_liquidation_price(e, lev, True, mmr) == pytest.approx(
+    assert margin.isolated_liquidation_price(e, lev, True, mmr) == pytest.approx(
         e * (1 + 1 / lev) / (1 + mmr)
     )
 
 
 def test_leverage_lowered_until_stop_precedes_liquidation():
-    b = (risk.Bracket(0, None, 125, 0.05, 0),)
+    b = (margin.Bracket(0, None, 125, 0.05, 0),)
     # stoploss -0.6 at 10x: price stop 6 %, liquidation about 5.3 % away -> unsafe
     assert not risk.stop_before_liquidation(1.0, -0.6, 10, False, b[0])
     lev = risk.leverage_for_stop(0.06, stoploss=-0.6, stake=100.0, max_leverage=10.0, brackets=b)

@@ -122,7 +122,7 @@ def test_funding_filter_blocks_entries_against_funding(name, strategy_classes, c
 
 
 def test_funding_merge_uses_only_settled_events():
-    from futures_features import merge_funding
+    from futures_lib.features import merge_funding
 
     df = load("BTC/USDT:USDT", "15m-futures").iloc[:200].copy()
     fr = load("BTC/USDT:USDT", "8h-funding_rate")

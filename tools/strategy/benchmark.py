@@ -20,13 +20,12 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import ftconfig
 
-import ftconfig  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
 
 STRATEGIES = ["SampleShortStrategy", "RossCameronFuturesStrategy", "FuturesAIRiskStrategy"]
 

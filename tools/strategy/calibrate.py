@@ -2,7 +2,7 @@
 
 Reads the raw feather files (read-only; nothing is written into the data folder) and prints a
 Markdown report: pooled quantiles of the funding rate, and the share of funding classes that
-the constants in strategies/futures_risk.py produce per pair.
+the constants in futures_lib.risk produce per pair.
 
     .venv/bin/python tools/strategy/calibrate.py --data ../shared/data/binance \
         --out docs/reports/calibration.md
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
+from futures_lib import risk
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "strategies"))
 
-import futures_risk as risk  # noqa: E402
 
 PAIRS = ["BTC", "ETH", "SOL", "BNB", "ADA"]
 

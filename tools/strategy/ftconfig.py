@@ -21,13 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# One definition of how ccxt is pointed at the local exchange: the exchange's own.
+from replay_exchange.testing import ccxt_config
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 REPO_DATA = ROOT / "files" / "data" / "binance"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
-# One definition of how ccxt is pointed at the local exchange: the exchange's own.
-sys.path.insert(0, str(ROOT / "exchange"))
-from replay_exchange.testing import ccxt_config  # noqa: E402
 
 PAIRS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "BNB/USDT:USDT", "ADA/USDT:USDT"]
 
@@ -180,8 +180,8 @@ def freqtrade(
     *args: str, cwd: Path | None = None, strategy_path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run freqtrade. ``strategy_path`` goes on PYTHONPATH: hyperopt's worker processes
-    unpickle the strategy and must be able to import its shared modules (futures_risk,
-    futures_features), which freqtrade only puts on sys.path in the main process."""
+    unpickle the strategy and must be able to import the modules of its folder, which
+    freqtrade makes importable in its main process only (the futures library is installed)."""
     exe = ROOT / ".venv" / "bin" / "freqtrade"
     env = dict(os.environ)
     if strategy_path is not None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import ftconfig
 
-import ftconfig  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:

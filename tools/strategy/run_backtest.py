@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import ftconfig
 
-import ftconfig  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
 
 STRATEGY_PATH = ftconfig.ROOT / "strategies"
 BENCH_PATH = HERE / "benchmark_strategies"

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # vol_forecast, a sibling script
 
 PAIRS = ["BTC", "ETH", "SOL", "BNB", "ADA"]
 FEE = 0.0005

@@ -19,12 +19,11 @@ import shutil
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import ftconfig
+import run_backtest
+from freqtrade.data.btanalysis import load_backtest_stats
 
-import ftconfig  # noqa: E402
-import run_backtest  # noqa: E402
-from freqtrade.data.btanalysis import load_backtest_stats  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def _summary(results: Path, strategy: str) -> dict:

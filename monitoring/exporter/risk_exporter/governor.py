@@ -1,5 +1,5 @@
 """The strategies' risk governor, as each bot publishes it (futures_risk.status_file, written
-by strategies/futures_manager.py): read and checked here, shown as metrics by the collector."""
+by futures_lib.manager): read and checked here, shown as metrics by the collector."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """Shared risk module for the USDT-M futures strategies.
 
-Plain, typed, pure functions: no freqtrade import, no I/O, no clock. Both strategies in this
-folder import it (freqtrade puts the strategy folder on ``sys.path`` while it loads a strategy
-file; the strategies also add it themselves so hyperopt workers can import it).
+Plain, typed, pure functions: no freqtrade import, no I/O, no clock.
 
 Conventions (freqtrade futures semantics, isolated margin):
 
@@ -29,6 +27,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from futures_lib import margin
+from futures_lib.margin import Bracket
+
 # --- risk budget -----------------------------------------------------------------------------
 RISK_PER_TRADE_DEFAULT = 0.01
 RISK_PER_TRADE_MIN = 0.005
@@ -49,20 +50,6 @@ class FundingBias(StrEnum):
     LONG_FAVOURABLE = "long_favourable"
     SHORT_FAVOURABLE = "short_favourable"
     NEUTRAL = "neutral"
-
-
-class Bracket(NamedTuple):
-    """One Binance leverage bracket (``/fapi/v1/leverageBracket``, ccxt leverage tier).
-
-    A NamedTuple, not a dataclass: freqtrade executes every file of the strategy folder under a
-    module name that is not in ``sys.modules``, where ``@dataclass`` fails.
-    """
-
-    notional_floor: float
-    notional_cap: float | None
-    max_leverage: float
-    mmr: float  # maintenance-margin rate
-    maint_amount: float = 0.0  # Binance "cum"
 
 
 # Used when the exchange's brackets are unknown: Binance's first bracket of the smallest of
@@ -180,17 +167,6 @@ def clamp_stake(
 
 
 # --- leverage -------------------------------------------------------------------------------
-def bracket_for_notional(brackets: Sequence[Bracket], notional: float) -> Bracket:
-    """Bracket that applies to ``notional`` (the last one whose floor it reaches)."""
-    if not brackets:
-        raise ValueError("no leverage brackets")
-    chosen = brackets[0]
-    for b in brackets:
-        if notional >= b.notional_floor:
-            chosen = b
-    return chosen
-
-
 def bracket_max_leverage(brackets: Sequence[Bracket], stake: float) -> float:
     """Highest whole leverage L whose notional ``stake * L`` falls in a bracket allowing L."""
     top = int(max(b.max_leverage for b in brackets))
@@ -199,31 +175,9 @@ def bracket_max_leverage(brackets: Sequence[Bracket], stake: float) -> float:
         notional = stake * lev
         if last_cap is not None and notional > last_cap:
             continue
-        if bracket_for_notional(brackets, notional).max_leverage >= lev:
+        if margin.bracket_for(brackets, notional).max_leverage >= lev:
             return float(lev)
     return 1.0
-
-
-def isolated_liquidation_price(
-    entry: float,
-    leverage: float,
-    is_short: bool,
-    mmr: float,
-    maint_amount: float = 0.0,
-    amount: float | None = None,
-) -> float:
-    """Binance isolated-margin liquidation price (USDT-M), as freqtrade computes it.
-
-    wallet = entry * amount / L; liq = (wallet + cum - s*amount*entry) / (amount*mmr - s*amount),
-    s = +1 long, -1 short. ``amount`` (base units) is needed for ``maint_amount``;
-    without it cum is ignored.
-    """
-    amt = amount if amount is not None else 1.0
-    if amount is None:
-        maint_amount = 0.0
-    side = -1.0 if is_short else 1.0
-    wallet = entry * amt / leverage
-    return (wallet + maint_amount - side * amt * entry) / (amt * mmr - side * amt)
 
 
 def stop_before_liquidation(
@@ -241,7 +195,7 @@ def stop_before_liquidation(
     ``liquidation_buffer`` uses the same unit, default 0.05): the stop must lie within
     ``(1 - buffer)`` of that distance.
     """
-    liq = isolated_liquidation_price(
+    liq = margin.isolated_liquidation_price(
         entry, leverage, is_short, bracket.mmr, bracket.maint_amount, amount
     )
     stop = stop_price(entry, stoploss, leverage, is_short)
@@ -260,7 +214,7 @@ def _liquidation_safe(
 ) -> float:
     """Lower ``lev`` until the stop sits before liquidation (whole steps; never below 1)."""
     while lev > 1.0:
-        bracket = bracket_for_notional(brackets, stake * lev)
+        bracket = margin.bracket_for(brackets, stake * lev)
         amount = stake * lev if stake > 0 else None  # at entry price 1.0
         if stop_before_liquidation(1.0, sl, lev, is_short, bracket, liquidation_buffer, amount):
             break
@@ -372,7 +326,7 @@ def long_short_ratio_allows(side: str, ratio: float | None, extreme: float = 3.0
 # --- portfolio risk governor -------------------------------------------------------------------
 # The account-level loss limit (design: 15 % maximum drawdown). Equity is marked to market:
 # realised P&L (fees and funding included) plus open positions at the last candle close. The
-# strategy adapter (futures_manager.py) derives the high-water mark and the halt from the bot's
+# strategy adapter (futures_lib.manager) derives the high-water mark and the halt from the bot's
 # own trade database, so a restart, a release switch or a rollback keeps them.
 MAX_DRAWDOWN_DEFAULT = 0.15
 MAX_DRAWDOWN_MIN = 0.05

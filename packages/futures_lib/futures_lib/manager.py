@@ -1,7 +1,7 @@
 """The risk manager both strategies share: sizing, leverage, liquidation safety and the
 portfolio governor, as freqtrade callbacks.
 
-A thin adapter: every decision is a pure function of ``futures_risk``; this class only reads
+A thin adapter: every decision is a pure function of ``futures_lib.risk``; this class only reads
 freqtrade's state (configuration, wallet, trades, analysed candles) through its public API and
 hands it over. Strategies mix it in before ``IStrategy`` and provide a ``stop_dist`` column:
 the stop's distance from the entry as a fraction of the price, known at the signal candle.
@@ -29,22 +29,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from freqtrade.enums import RunMode
 from freqtrade.persistence import Trade
 from freqtrade.strategy import stoploss_from_absolute
 
-# freqtrade imports every file of the strategy folder by path, in any order.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-import futures_risk as risk  # noqa: E402
+from futures_lib import margin, risk
 
 logger = logging.getLogger(__name__)
 
@@ -310,23 +303,14 @@ class RiskManagedMixin:
         self.governor(current_time)
 
     # --- freqtrade callbacks -------------------------------------------------------------------
-    def _brackets(self, pair: str) -> tuple[risk.Bracket, ...]:
+    def _brackets(self, pair: str) -> tuple[margin.Bracket, ...]:
         # freqtrade keeps the exchange's leverage tiers on a private attribute (checked against
         # 2026.9); without it the conservative default bracket applies
         ex = getattr(self.dp, "_exchange", None) if self.dp else None
         tiers = getattr(ex, "_leverage_tiers", {}).get(pair) if ex is not None else None
         if not tiers:
             return risk.DEFAULT_BRACKETS
-        return tuple(
-            risk.Bracket(
-                notional_floor=float(t["minNotional"]),
-                notional_cap=None if t.get("maxNotional") is None else float(t["maxNotional"]),
-                max_leverage=float(t["maxLeverage"]),
-                mmr=float(t["maintenanceMarginRate"]),
-                maint_amount=float(t.get("maintAmt") or 0.0),
-            )
-            for t in tiers
-        )
+        return tuple(margin.Bracket.from_ccxt(t) for t in tiers)
 
     def _stop_dist(self, pair: str) -> float:
         df, _ = self.dp.get_analyzed_dataframe(pair, self.timeframe)

@@ -8,20 +8,13 @@ bot configuration.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from freqtrade.enums import CandleType
 from pandas import DataFrame
 
-# freqtrade imports every file of the strategy folder by path, in any order.
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.append(_HERE)
-
-import futures_features as ff  # noqa: E402
-import futures_risk as risk  # noqa: E402
+from futures_lib import features as ff
+from futures_lib import risk
 
 
 class FuturesDataMixin:
