@@ -29,5 +29,5 @@ monitoring-dashboard: ## regenerate monitoring/grafana/dashboard.json
 
 analytics: ## futures analytics table + PNG: make analytics MON_DBS="a=path b=path"
 	@mkdir -p $(dir $(MON_PNG))
-	PYTHONPATH=$(MON_DIR)/exporter $(MON_PY) -m risk_exporter.analytics \
+	$(MON_PY) -m risk_exporter.analytics \
 	    $(foreach db,$(MON_DBS),--db $(db)) --png $(MON_PNG)

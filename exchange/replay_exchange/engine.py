@@ -14,6 +14,8 @@ import time
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Protocol
 
+from futures_lib import margin as fm
+
 from . import errors
 from . import margin as m
 from .book import book
@@ -25,6 +27,7 @@ from .markets import (
     PERCENT_PRICE_UP,
     SPECS,
     brackets,
+    margin_brackets,
 )
 from .replay import Replay
 from .state import StateFile
@@ -157,7 +160,7 @@ class Engine:
             if not p["amt"] or sym == skip or self.settings(acct, sym)["margin"] != "cross":
                 continue
             mk = self.mark(sym, now)
-            mm += m.maint_margin(brackets()[sym], p["amt"] * mk)
+            mm += fm.maintenance_margin(margin_brackets()[sym], p["amt"] * mk)
             upnl += m.unrealized_pnl(p["amt"], p["entry"], mk)
             im += m.initial_margin(p["amt"], mk, self.settings(acct, sym)["leverage"])
         return mm, upnl, im
@@ -190,10 +193,14 @@ class Engine:
         if not p["amt"]:
             return 0.0
         if self.settings(acct, sym)["margin"] == "isolated":
-            return m.liquidation_price(p["amt"], p["entry"], p["iso_wallet"], brackets()[sym])
+            return fm.liquidation_price(
+                p["amt"], p["entry"], p["iso_wallet"], margin_brackets()[sym]
+            )
         mm, upnl, _ = self.cross_totals(acct, now, skip=sym)
         cross_wallet = acct["wallet"] - self.isolated_total(acct)
-        return m.liquidation_price(p["amt"], p["entry"], cross_wallet, brackets()[sym], mm, upnl)
+        return fm.liquidation_price(
+            p["amt"], p["entry"], cross_wallet, margin_brackets()[sym], mm, upnl
+        )
 
     def position_view(self, acct: dict[str, Any], sym: str, now: int) -> dict[str, Any]:
         p = self.position(acct, sym)
@@ -203,7 +210,7 @@ class Engine:
         upnl = m.unrealized_pnl(p["amt"], p["entry"], mk)
         iso = st["margin"] == "isolated"
         im = m.initial_margin(p["amt"], mk, st["leverage"])
-        mm = m.maint_margin(brackets()[sym], notional) if p["amt"] else 0.0
+        mm = fm.maintenance_margin(margin_brackets()[sym], notional) if p["amt"] else 0.0
         be = p["entry"] * (1 + m.TAKER_FEE * (1 if p["amt"] > 0 else -1)) if p["amt"] else 0.0
         return {
             "symbol": sym,
@@ -228,7 +235,7 @@ class Engine:
             "updateTime": p["update_time"],
             # shown by positionRisk v2 only (private.py picks each answer's fields)
             "leverage": str(st["leverage"]),
-            "maxNotionalValue": str(m.bracket_for(brackets()[sym], 0)["notionalCap"]),
+            "maxNotionalValue": str(brackets()[sym][0]["notionalCap"]),
             "marginType": "isolated" if iso else "cross",
             "isAutoAddMargin": "false",
             "isolated": iso,
@@ -477,8 +484,7 @@ class Engine:
         if opening <= 0:
             return
         new_notional = abs(amt + signed) * price
-        b = m.bracket_for(brackets()[sym], new_notional)
-        if st["leverage"] > b["initialLeverage"]:
+        if st["leverage"] > fm.bracket_for(margin_brackets()[sym], new_notional).max_leverage:
             raise errors.BinanceError(
                 -2027, "Exceeded the maximum allowable position at current leverage."
             )
@@ -799,7 +805,7 @@ class Engine:
             lost = wallet_before - acct["wallet"]
             clearance = max(margin_at_risk - lost, 0.0)
         else:
-            clearance = max(m.maint_margin(brackets()[sym], amt * lp), 0.0)
+            clearance = fm.maintenance_margin(margin_brackets()[sym], amt * lp)
         clearance = min(clearance, max(acct["wallet"], 0.0))
         if clearance > 0:
             acct["wallet"] -= clearance

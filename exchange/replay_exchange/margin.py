@@ -1,4 +1,7 @@
-"""Pure functions for Binance USDT-M margin math: brackets, margins, liquidation, funding, fills.
+"""Pure functions for the engine's Binance USDT-M accounting: fees, PnL, funding, fills.
+
+Brackets, maintenance margin and liquidation prices are the project's futures library's
+(futures_lib.margin), the same the strategies and the risk monitor use.
 
 Signs: `side` is +1 for a long and -1 for a short; `amt` is the signed position size.
 """
@@ -7,32 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
 
 TAKER_FEE = 0.0005  # Binance USDT-M VIP 0, no BNB discount
 MAKER_FEE = 0.0002
-
-Bracket = dict[str, Any]
-
-
-def bracket_for(brackets: Sequence[Bracket], notional: float) -> Bracket:
-    """The bracket whose [notionalFloor, notionalCap) holds the notional (last one if above)."""
-    for b in brackets:
-        if notional < b["notionalCap"]:
-            return b
-    return brackets[-1]
-
-
-def max_leverage(brackets: Sequence[Bracket], notional: float) -> int:
-    return int(bracket_for(brackets, notional)["initialLeverage"])
-
-
-def maint_margin(brackets: Sequence[Bracket], notional: float) -> float:
-    """Maintenance margin = notional * rate - maintenance amount ("cum") of the bracket."""
-    b = bracket_for(brackets, abs(notional))
-    rate: float = b["maintMarginRatio"]
-    cum: float = b["cum"]
-    return abs(notional) * rate - cum
 
 
 def unrealized_pnl(amt: float, entry: float, mark: float) -> float:
@@ -41,42 +21,6 @@ def unrealized_pnl(amt: float, entry: float, mark: float) -> float:
 
 def initial_margin(amt: float, price: float, leverage: int) -> float:
     return abs(amt) * price / leverage
-
-
-def liquidation_price(
-    amt: float,
-    entry: float,
-    wallet: float,
-    brackets: Sequence[Bracket],
-    other_maint: float = 0.0,
-    other_upnl: float = 0.0,
-) -> float:
-    """Binance's liquidation price for one one-way position.
-
-    LP = (WB - TMM1 + UPNL1 + cumB - side*size*EP) / (size*MMR_B - side*size)
-
-    Isolated: WB is the position's isolated wallet, TMM1 = UPNL1 = 0.
-    Cross: WB is the cross wallet balance, TMM1/UPNL1 the maintenance margin and unrealized
-    PnL of all other cross positions. The bracket (MMR_B, cumB) is the one that holds the
-    position's notional *at the liquidation price*, so every bracket is tried.
-    """
-    if amt == 0:
-        return 0.0
-    side = 1.0 if amt > 0 else -1.0
-    size = abs(amt)
-
-    def solve(b: Bracket) -> float:
-        cum: float = b["cum"]
-        rate: float = b["maintMarginRatio"]
-        num = wallet - other_maint + other_upnl + cum - side * size * entry
-        return num / (size * rate - side * size)
-
-    for b in brackets:
-        lp = solve(b)
-        if b["notionalFloor"] <= size * lp < b["notionalCap"]:
-            return max(lp, 0.0)
-    # no self-consistent bracket (e.g. beyond the last cap): use the one at the entry notional
-    return max(solve(bracket_for(brackets, size * entry)), 0.0)
 
 
 def bankruptcy_price(amt: float, entry: float, margin: float) -> float:

@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from futures_lib.margin import Bracket
+
 
 @dataclass(frozen=True)
 class SymbolSpec:
@@ -161,6 +163,12 @@ def brackets() -> dict[str, list[dict[str, Any]]]:
     text = resources.files("replay_exchange").joinpath("data/brackets.json").read_text()
     table: dict[str, list[dict[str, Any]]] = json.loads(text)
     return table
+
+
+@cache
+def margin_brackets() -> dict[str, tuple[Bracket, ...]]:
+    """The same tables as margin math takes them (futures_lib.margin)."""
+    return {s: tuple(Bracket.from_binance(b) for b in table) for s, table in brackets().items()}
 
 
 def symbol_info(spec: SymbolSpec) -> dict[str, Any]:

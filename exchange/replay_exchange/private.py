@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from futures_lib.margin import maintenance_margin
 
 from . import errors
 from .appkey import EX
 from .engine import key_digest
-from .margin import MAKER_FEE, TAKER_FEE, maint_margin
-from .markets import OPEN_STATUSES, brackets
+from .margin import MAKER_FEE, TAKER_FEE
+from .markets import OPEN_STATUSES, brackets, margin_brackets
 
 if TYPE_CHECKING:
     from .core import Exchange
@@ -119,7 +120,7 @@ def _account_numbers(ex: Exchange, key: str) -> dict[str, float]:
         if p["amt"] and eng.settings(acct, sym)["margin"] == "isolated":
             mk = eng.mark(sym, now)
             iso_upnl += p["amt"] * (mk - p["entry"])
-            iso_mm += maint_margin(brackets()[sym], p["amt"] * mk)
+            iso_mm += maintenance_margin(margin_brackets()[sym], p["amt"] * mk)
     iso_total = eng.isolated_total(acct)
     oim = eng.open_order_margin(acct)
     wallet = acct["wallet"]

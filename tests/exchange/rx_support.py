@@ -3,15 +3,12 @@ has a conftest.py, so `from conftest import ...` could pick up another folder's)
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "exchange") not in sys.path:
-    sys.path.insert(0, str(REPO / "exchange"))  # CI does not pip-install the package
+from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config
 
-from replay_exchange.testing import TEST_API_KEY, TEST_API_SECRET, ccxt_config  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 DATA_DIR = REPO / "files" / "data" / "binance"
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from futures_lib import margin as fm
 from replay_exchange import errors
 from replay_exchange import margin as m
 from replay_exchange.core import Exchange
 from replay_exchange.engine import account_id
-from replay_exchange.markets import MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS, brackets
+from replay_exchange.markets import MAX_NUM_ALGO_ORDERS, MAX_NUM_ORDERS, margin_brackets
 from replay_exchange.testing import TEST_API_KEY, TEST_KEYS
 from rx_support import DATA_DIR, FakeClock
 
@@ -57,7 +58,9 @@ def test_isolated_liquidation_when_mark_crosses(tmp_path: Path) -> None:
     wallet_after_entry = acct["wallet"]
     pos = acct["positions"]["ETHUSDT"]
     lp = ex.engine.liq_price(acct, "ETHUSDT", clock.now_ms)
-    expected = m.liquidation_price(1.0, pos["entry"], pos["iso_wallet"], brackets()["ETHUSDT"])
+    expected = fm.liquidation_price(
+        1.0, pos["entry"], pos["iso_wallet"], margin_brackets()["ETHUSDT"]
+    )
     assert lp == pytest.approx(expected) and lp < pos["entry"]
     margin = pos["iso_wallet"]
     ex.replay.overrides["ETHUSDT"] = {"last": lp * 0.999, "mark": lp * 0.999}
@@ -199,7 +202,9 @@ def test_cross_liquidation_uses_the_whole_cross_wallet(tmp_path: Path) -> None:
     market(ex, "BTCUSDT", "SELL", "0.050")  # ~5.7k notional on a 200 USDT cross wallet
     pos = acct["positions"]["BTCUSDT"]
     lp = ex.engine.liq_price(acct, "BTCUSDT", clock.now_ms)
-    expected = m.liquidation_price(-0.05, pos["entry"], acct["wallet"], brackets()["BTCUSDT"])
+    expected = fm.liquidation_price(
+        -0.05, pos["entry"], acct["wallet"], margin_brackets()["BTCUSDT"]
+    )
     assert lp == pytest.approx(expected) and lp > pos["entry"]
     ex.replay.overrides["BTCUSDT"] = {"last": lp * 0.999, "mark": lp * 0.999}
     clock.now_ms += 1000

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from futures_lib import margin as fm
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from replay_exchange import margin as m
-from replay_exchange.markets import brackets
+from replay_exchange.markets import margin_brackets
 
-BTC = brackets()["BTCUSDT"]
+BTC = margin_brackets()["BTCUSDT"]
 
 
 def binance_isolated_lp(
@@ -24,7 +25,7 @@ def test_isolated_long_liquidation_price_matches_formula_to_the_tick() -> None:
     # 0.01 BTC long at 114800.1, 5x isolated: wallet = 229.6002, bracket 1 (0.4 %, cum 0)
     size, entry = 0.01, 114800.1
     wallet = size * entry / 5
-    lp = m.liquidation_price(size, entry, wallet, BTC)
+    lp = fm.liquidation_price(size, entry, wallet, BTC)
     expected = binance_isolated_lp(1, size, entry, wallet, 0.004, 0.0)
     tick = Decimal("0.10")
     assert m.round_to(lp, tick) == m.round_to(expected, tick) == Decimal("92208.90")
@@ -34,7 +35,7 @@ def test_isolated_short_liquidation_price_in_second_bracket() -> None:
     # 5 BTC short at 100000 (notional 500k: bracket 2, 0.5 %, cum 300), 10x isolated
     size, entry = 5.0, 100_000.0
     wallet = size * entry / 10
-    lp = m.liquidation_price(-size, entry, wallet, BTC)
+    lp = fm.liquidation_price(-size, entry, wallet, BTC)
     expected = binance_isolated_lp(-1, size, entry, wallet, 0.005, 300.0)
     assert 300_000 <= size * lp < 800_000  # the bracket that holds the notional at LP
     assert m.round_to(lp, Decimal("0.10")) == m.round_to(expected, Decimal("0.10"))
@@ -45,25 +46,27 @@ def test_isolated_short_liquidation_price_in_second_bracket() -> None:
 def test_liquidation_price_loses_exactly_the_margin_minus_maintenance() -> None:
     size, entry, lev = 2.0, 3000.0, 20
     wallet = size * entry / lev
-    eth = brackets()["ETHUSDT"]
-    lp = m.liquidation_price(size, entry, wallet, eth)
+    eth = margin_brackets()["ETHUSDT"]
+    lp = fm.liquidation_price(size, entry, wallet, eth)
     # At LP, margin balance equals maintenance margin: wallet + upnl == mm
     upnl = m.unrealized_pnl(size, entry, lp)
-    assert wallet + upnl == pytest.approx(m.maint_margin(eth, size * lp), rel=1e-9)
+    assert wallet + upnl == pytest.approx(fm.maintenance_margin(eth, size * lp), rel=1e-9)
 
 
 def test_cross_liquidation_uses_other_positions() -> None:
-    alone = m.liquidation_price(1.0, 100_000.0, 5_000.0, BTC)
-    with_loss = m.liquidation_price(1.0, 100_000.0, 5_000.0, BTC, other_maint=100, other_upnl=-1000)
+    alone = fm.liquidation_price(1.0, 100_000.0, 5_000.0, BTC)
+    with_loss = fm.liquidation_price(
+        1.0, 100_000.0, 5_000.0, BTC, other_maint=100, other_upnl=-1000
+    )
     assert with_loss > alone  # other losses bring liquidation closer for a long
 
 
 def test_bracket_selection_and_maintenance_amount() -> None:
-    assert m.bracket_for(BTC, 0)["bracket"] == 1
-    assert m.bracket_for(BTC, 300_000)["bracket"] == 2
+    assert fm.bracket_for(BTC, 0) == BTC[0]
+    assert fm.bracket_for(BTC, 300_000) == BTC[1]
     # 500k notional: 500000 * 0.005 - 300 = 2200
-    assert m.maint_margin(BTC, 500_000) == pytest.approx(2200.0)
-    assert m.max_leverage(BTC, 1_000_000) == 75
+    assert fm.maintenance_margin(BTC, 500_000) == pytest.approx(2200.0)
+    assert fm.bracket_for(BTC, 1_000_000).max_leverage == 75
 
 
 def test_funding_payment_sign() -> None:
@@ -102,7 +105,7 @@ def test_open_average() -> None:
 
 
 @given(
-    sym=st.sampled_from(sorted(brackets())),
+    sym=st.sampled_from(sorted(margin_brackets())),
     size=st.floats(0.001, 2000.0),
     entry=st.floats(0.1, 150_000.0),
     leverage=st.integers(1, 20),
@@ -113,14 +116,14 @@ def test_isolated_liquidation_identity(
 ) -> None:
     """At the liquidation price, margin balance equals maintenance margin (Binance's
     definition), and the price lies on the losing side of the entry."""
-    table = brackets()[sym]
+    table = margin_brackets()[sym]
     # only positions the leverage allows can exist (Binance rejects larger ones with -2027)
-    assume(size * entry < max(b["notionalCap"] for b in table if b["initialLeverage"] >= leverage))
+    assume(size * entry < max(b.notional_cap or 0 for b in table if b.max_leverage >= leverage))
     amt = size if long else -size
     wallet = size * entry / leverage
-    lp = m.liquidation_price(amt, entry, wallet, table)
+    lp = fm.liquidation_price(amt, entry, wallet, table)
     if lp == 0.0:  # a long with margin below its maintenance never liquidates above 0
         return
     assert (lp < entry) if long else (lp > entry)
     balance = wallet + m.unrealized_pnl(amt, entry, lp)
-    assert balance == pytest.approx(m.maint_margin(table, size * lp), rel=1e-6, abs=1e-6)
+    assert balance == pytest.approx(fm.maintenance_margin(table, size * lp), rel=1e-6, abs=1e-6)

@@ -1,5 +1,5 @@
-"""Fixtures for the risk monitor tests; importing mon_paths puts the exporter package and
-monitoring/tools on sys.path for every test module here."""
+"""Fixtures for the risk monitor tests; importing mon_paths puts monitoring/tools on sys.path
+for every test module here (the exporter package is installed editable, `make venv`)."""
 
 from __future__ import annotations
 

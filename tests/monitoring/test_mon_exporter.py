@@ -320,7 +320,7 @@ def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
     assert len(cfg.leverage_tiers) > 100
     btc_tiers = cfg.leverage_tiers.get("BTC/USDT:USDT")
     assert btc_tiers
-    btc_tier1_rate = btc_tiers[0][1]
+    btc_tier1_rate = btc_tiers[0].mmr
     assert cfg.maintenance_margin("BTC/USDT:USDT", 1000.0) == 1000.0 * btc_tier1_rate
     # A large position pays a higher bracket rate (minus cum) than tier 1 alone would give.
     big = 5_000_000.0
@@ -334,7 +334,13 @@ def test_leverage_tiers_from_freqtrades_bundled_file(tmp_path: Path) -> None:
 
 
 def _tiers_file(path: Path, rate: float) -> Path:
-    tier = {"minNotional": 0, "maxNotional": 1e9, "maintenanceMarginRate": rate, "info": {}}
+    tier = {
+        "minNotional": 0,
+        "maxNotional": 1e9,
+        "maxLeverage": 125,
+        "maintenanceMarginRate": rate,
+        "info": {},
+    }
     path.write_text(json.dumps({"BTC/USDT:USDT": [tier]}))
     return path
 

@@ -78,12 +78,3 @@ def test_funding_sign_and_ratio() -> None:
     assert riskmath.funding_paid(None) == 0.0
     assert riskmath.ratio(50, 200) == 0.25
     assert math.isnan(riskmath.ratio(50, None))
-
-
-def test_tiered_maintenance_margin_matches_binance_brackets() -> None:
-    # BTC/USDT:USDT brackets: 0.4 % up to 300k, then 0.5 % with cum 300.
-    tiers = [(0.0, 0.004, 0.0), (300_000.0, 0.005, 300.0)]
-    assert riskmath.tiered_maintenance_margin(500.0, tiers) == 2.0
-    assert riskmath.tiered_maintenance_margin(500_000.0, tiers) == 2200.0
-    # Continuous at the bracket boundary: that is what cum is for.
-    assert riskmath.tiered_maintenance_margin(300_000.0, tiers) == 1200.0

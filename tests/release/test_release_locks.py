@@ -120,7 +120,7 @@ LIBRARY_PLAY = """
         freqtrade_library_src: {src}
     - name: Remove the build directory
       ansible.builtin.file:
-        path: "{{{{ freqtrade_library_tmp.path }}}}"
+        path: "{{{{ freqtrade_library_tmp }}}}"
         state: absent
       delegate_to: localhost
       run_once: true

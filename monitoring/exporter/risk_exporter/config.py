@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from futures_lib import margin
 
 from . import riskmath
 
@@ -35,7 +36,7 @@ class ConfigError(ValueError):
     pass
 
 
-Tiers = dict[str, tuple[riskmath.Tier, ...]]
+Tiers = dict[str, tuple[margin.Bracket, ...]]
 
 
 class LeverageTiers:
@@ -74,7 +75,7 @@ class LeverageTiers:
                 raise ConfigError(f"leverage_tiers_file {self.path}: {exc}") from exc
             log.warning("leverage tiers not re-read, keeping the last ones: %s", exc)
 
-    def get(self, pair: str) -> tuple[riskmath.Tier, ...] | None:
+    def get(self, pair: str) -> tuple[margin.Bracket, ...] | None:
         if self.path is None:
             return None
         self._refresh()
@@ -190,7 +191,7 @@ class Config:
         """Binance brackets when a tiers file covers the pair, else the configured rate."""
         tiers = self.leverage_tiers.get(pair)
         if tiers:
-            return riskmath.tiered_maintenance_margin(notional_value, tiers)
+            return margin.maintenance_margin(tiers, notional_value)
         return riskmath.maintenance_margin(notional_value, self.mm_rate(pair))
 
     def liq_threshold(self, bot: BotConfig) -> float:
@@ -201,19 +202,12 @@ class Config:
 
 def load_leverage_tiers(path: Path) -> Tiers:
     """freqtrade's binance_leverage_tiers.json format (ccxt fetch_leverage_tiers):
-    {pair: [{minNotional, maintenanceMarginRate, info: {cum}}, ...]}."""
+    {pair: [{minNotional, maxNotional, maxLeverage, maintenanceMarginRate, info: {cum}}, ...]}."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return {
             str(pair): tuple(
-                sorted(
-                    (
-                        float(t["minNotional"]),
-                        float(t["maintenanceMarginRate"]),
-                        float((t.get("info") or {}).get("cum") or 0.0),
-                    )
-                    for t in tiers
-                )
+                sorted((margin.Bracket.from_ccxt(t) for t in tiers), key=lambda b: b.notional_floor)
             )
             for pair, tiers in raw.items()
             if tiers

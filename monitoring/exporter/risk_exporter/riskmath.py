@@ -3,7 +3,8 @@
 Definitions (also in docs/monitoring.md):
 
 * notional            = amount x mark price (absolute value, quote currency)
-* maintenance margin  = notional x maintenance margin rate (Binance tier rate)
+* maintenance margin  = notional x maintenance margin rate (Binance tier rate; with the
+  bracket's maintenance amount, futures_lib.margin, when the tiers are known)
 * margin balance      = margin (the position's collateral, freqtrade's stake) + unrealised PnL
 * margin ratio        = maintenance margin / margin balance; Binance liquidates at 1.0
 * liquidation distance = how far the mark price may still move against the position before
@@ -13,7 +14,7 @@ Definitions (also in docs/monitoring.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 
 def notional(amount: float, mark_price: float) -> float:
@@ -22,19 +23,6 @@ def notional(amount: float, mark_price: float) -> float:
 
 def maintenance_margin(notional_value: float, mm_rate: float) -> float:
     return notional_value * mm_rate
-
-
-Tier = tuple[float, float, float]  # (min notional, maintenance margin rate, maintenance amount)
-
-
-def tiered_maintenance_margin(notional_value: float, tiers: Sequence[Tier]) -> float:
-    """Binance bracket formula: notional x rate of the bracket the notional falls in, minus
-    that bracket's maintenance amount ("cum"). `tiers` sorted by min notional."""
-    rate, cum = tiers[0][1], tiers[0][2]
-    for min_notional, t_rate, t_cum in tiers:
-        if notional_value >= min_notional:
-            rate, cum = t_rate, t_cum
-    return max(0.0, notional_value * rate - cum)
 
 
 def margin_ratio(maint_margin: float, margin_balance: float) -> float:

@@ -223,17 +223,22 @@ def test_exporter_secrets_and_config(host):
     assert "User=risk-exporter" in props
 
 
-def test_exporter_venv_runs_the_shipped_code(host):
-    """The installed package is the shipped code, and no build tree is left beside it (one
-    made setuptools install the previous code again after an update)."""
-    src = "/opt/risk-exporter/src/exporter"
-    installed = host.check_output(
-        "/opt/risk-exporter/venv/bin/python -c "
-        "'import os, risk_exporter; print(os.path.dirname(risk_exporter.__file__))'"
-    )
-    diff = host.run(f"diff -rq --exclude=__pycache__ {src}/risk_exporter {installed}")
-    assert diff.rc == 0, diff.stdout
-    assert not host.file(f"{src}/build").exists
+def test_exporter_venv_holds_the_shipped_wheels(host):
+    """The exporter and the futures library are installed from the wheels the role built on
+    the control node, which the venv keeps with a record of their hashes; no source tree is
+    left beside the venv."""
+    venv = "/opt/risk-exporter/venv"
+    record = host.file(f"{venv}/wheels/installed").content_string.split()
+    names = record[1::2]
+    assert sorted(n.split("-")[0] for n in names) == ["futures_lib", "risk_exporter"], record
+    for digest, name in zip(record[0::2], names, strict=True):
+        assert host.check_output(f"sha256sum {venv}/wheels/{name}").split()[0] == digest
+    where = host.check_output(
+        f"{venv}/bin/python -c 'import futures_lib.margin as m, risk_exporter as r; "
+        "print(m.__file__, r.__file__)'"
+    ).split()
+    assert all(w.startswith(f"{venv}/lib/") for w in where), where
+    assert not host.file("/opt/risk-exporter/src").exists
 
 
 def test_leverage_tiers_read_through_the_current_release(host):
