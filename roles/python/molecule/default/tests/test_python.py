@@ -62,3 +62,17 @@ def test_talib_links_and_computes(host):
     # SMA(3) of 1..10: first value at index 2 is 2.0, 8 values, the last is 9.0.
     assert out[-4:] == ["2", "8", "2.0", "9.0"]
     assert "/usr/local/lib/libta_lib.so" in host.check_output("ldd /tmp/sma")
+
+
+def test_wheels_install_puts_a_project_package_into_the_venv(host):
+    """wheels_install.yml: the wheel built on the control node is kept in the venv with a
+    record of its hash, installed there, and the caller's handler was notified."""
+    venv = "/opt/wheels-test/venv"
+    digest, name = host.file(f"{venv}/wheels/installed").content_string.split()
+    assert name.startswith("futures_lib-") and name.endswith("-py3-none-any.whl"), name
+    assert host.check_output(f"sha256sum {venv}/wheels/{name}").split()[0] == digest
+    where = host.check_output(
+        f"{venv}/bin/python -c 'import futures_lib.margin as m; print(m.__file__)'"
+    )
+    assert where.startswith(f"{venv}/lib/"), where
+    assert host.file("/opt/wheels-test/notified").content_string == "notified\n"
