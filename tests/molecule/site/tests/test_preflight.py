@@ -148,8 +148,8 @@ class Spare:
 
     def start(self) -> None:
         self.host.check_output(
-            f"systemd-run --collect --unit {self.unit} --setenv=PYTHONPATH={RX}/src "
-            f"{RX}/venv/bin/python -m replay_exchange --data {RX}/src "
+            f"systemd-run --collect --unit {self.unit} "
+            f"{RX}/venv/bin/python -m replay_exchange --data {RX}/data "
             f"--state {self.dir}/state.json --host 127.0.0.1 --port {self.port} "
             f"--keys {self.dir}/keys.json"
         )
