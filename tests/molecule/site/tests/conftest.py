@@ -47,7 +47,17 @@ def forced_position(host: Any, port: int, bot: str, pair: str, side: str) -> Ite
     try:
         yield trade
     finally:
-        bot_api(host, port, "forceexit", {"tradeid": str(trade["trade_id"])}, bot=bot)
+        close_trade(host, port, bot, trade["trade_id"])
+
+
+def close_trade(host: Any, port: int, bot: str, trade_id: int) -> None:
+    """Force-exit a trade unless the bot closed it on its own meanwhile (its stop or exit
+    signal on the replayed prices): freqtrade refuses a closed trade with "invalid argument"."""
+    try:
+        bot_api(host, port, "forceexit", {"tradeid": str(trade_id)}, bot=bot)
+    except AssertionError:
+        if bot_api(host, port, f"trade/{trade_id}", bot=bot)["is_open"]:
+            raise
 
 
 def api_password(host: Any, bot: str) -> str:
