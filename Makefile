@@ -42,7 +42,7 @@ venv: $(VENV)/.installed ## The pinned Python venv (reused while requirements ar
 
 # The project's own packages editable, with the pinned setuptools (no build isolation:
 # nothing unpinned is fetched). Their dependencies are in the lock.
-PACKAGES := packages/futures_lib packages/ft_backup exchange monitoring/exporter
+PACKAGES := packages/futures_lib packages/ft_backup packages/ft_preflight exchange monitoring/exporter
 
 $(VENV)/.installed: requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)

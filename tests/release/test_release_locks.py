@@ -107,20 +107,21 @@ def test_locks_cover_the_configured_versions_on_both_pythons(dist: str, machine:
 # The role's input rules (tasks/assert.yml), one host per case in a single run.
 SHA = "0" * 64
 LIBRARY_PLAY = """
-- name: The futures library's wheel, built from {src}
+- name: The release's wheels, built from {src} and {preflight}
   hosts: {hosts}
   gather_facts: false
   tasks:
-    - name: Build the wheel as the role does
+    - name: Build the wheels as the role does
       ansible.builtin.include_role:
         name: freqtrade
-        tasks_from: library.yml
+        tasks_from: packages.yml
         public: true
       vars:
         freqtrade_library_src: {src}
+        freqtrade_preflight_src: {preflight}
     - name: Remove the build directory
       ansible.builtin.file:
-        path: "{{{{ freqtrade_library_tmp }}}}"
+        path: "{{{{ freqtrade_release_wheels_tmp }}}}"
         state: absent
       delegate_to: localhost
       run_once: true
@@ -140,8 +141,9 @@ PLAYBOOK = """
         msg: "{{ freqtrade_release_id if freqtrade_lock_file is abs else 'n/a' }}"
 """
 # Hosts whose futures library is a copy of packages/futures_lib: same content with new
-# mtimes, or with one changed line.
+# mtimes, or with one changed line; and one whose preflight has a changed line.
 LIBRARY_CASES = ("id_library_copy", "id_library_changed")
+PREFLIGHT_CASE = "id_preflight_changed"
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +170,7 @@ def assert_run(tmp_path_factory) -> dict[str, dict[str, Any]]:
             "freqtrade_lock_file": str(lock),
             "freqtrade_pip_lock_file": pip_lock,
         },
+        PREFLIGHT_CASE: {"freqtrade_lock_file": str(lock), "freqtrade_pip_lock_file": pip_lock},
     }
     library = ROOT / "packages" / "futures_lib"
     copies = {}
@@ -181,8 +184,22 @@ def assert_run(tmp_path_factory) -> dict[str, dict[str, Any]]:
         )
     init = copies["id_library_changed"] / "futures_lib" / "__init__.py"
     init.write_text(init.read_text() + "# changed\n")
-    plays = [LIBRARY_PLAY.format(src=library, hosts="all:!" + ":!".join(LIBRARY_CASES))]
-    plays += [LIBRARY_PLAY.format(src=copies[case], hosts=case) for case in LIBRARY_CASES]
+    preflight = ROOT / "packages" / "ft_preflight"
+    changed_preflight = tmp / PREFLIGHT_CASE
+    shutil.copytree(
+        preflight, changed_preflight, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    init = changed_preflight / "ft_preflight" / "__init__.py"
+    init.write_text(init.read_text() + "# changed\n")
+    others = "all:!" + ":!".join([*LIBRARY_CASES, PREFLIGHT_CASE])
+    plays = [LIBRARY_PLAY.format(src=library, preflight=preflight, hosts=others)]
+    plays += [
+        LIBRARY_PLAY.format(src=copies[case], preflight=preflight, hosts=case)
+        for case in LIBRARY_CASES
+    ]
+    plays.append(
+        LIBRARY_PLAY.format(src=library, preflight=changed_preflight, hosts=PREFLIGHT_CASE)
+    )
     common = {"ansible_connection": "local", "ansible_python_interpreter": "auto_silent"}
     inventory = {"all": {"hosts": {name: {**common, **v} for name, v in cases.items()}}}
     (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
@@ -247,10 +264,12 @@ def test_release_id_changes_with_the_lock_content(assert_run):
 
 
 def test_release_id_follows_the_futures_library_content(assert_run):
-    """The library's wheel is reproducible: a copy with new mtimes keeps the release id, a
-    changed line gives a new one (tasks/library.yml). id_lock: the same lock, the library
-    itself."""
+    """The release's wheels are reproducible: a copy of the library with new mtimes keeps the
+    release id, a changed line in the library or the preflight gives a new one
+    (tasks/packages.yml). id_lock: the same lock, the packages themselves."""
     default = assert_run["id_lock"]["release_id"]
     assert default and default.startswith(f"{VERSION}-")
     assert assert_run["id_library_copy"]["release_id"] == default
-    assert assert_run["id_library_changed"]["release_id"] not in (None, default)
+    changed = assert_run["id_library_changed"]["release_id"]
+    assert changed not in (None, default)
+    assert assert_run[PREFLIGHT_CASE]["release_id"] not in (None, default, changed)

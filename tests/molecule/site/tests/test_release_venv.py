@@ -1,6 +1,7 @@
 """The running release venv holds exactly what the role's locks pin for the host's Python:
-every package of roles/freqtrade/files/requirements/ at its pinned version, and the futures
-library (packages/futures_lib) the strategies import, from the wheel kept in the release."""
+every package of roles/freqtrade/files/requirements/ at its pinned version, and the project's
+own packages: the futures library the strategies import and the preflight, from the wheels
+kept in the release."""
 
 import json
 import re
@@ -15,7 +16,10 @@ from packaging.utils import canonicalize_name
 LOCKS = REPO / "roles/freqtrade/files/requirements"
 DEFAULTS = yaml.safe_load((REPO / "roles/freqtrade/defaults/main.yml").read_text())
 VERSION = DEFAULTS["freqtrade_version"]
-LIBRARY = tomllib.loads((REPO / "packages/futures_lib/pyproject.toml").read_text())["project"]
+OWN = [
+    tomllib.loads((REPO / f"packages/{name}/pyproject.toml").read_text())["project"]
+    for name in ("futures_lib", "ft_preflight")
+]
 HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
 ENVIRONMENT = (
     "import json; from pip._vendor.packaging.markers import default_environment; "
@@ -48,7 +52,7 @@ def test_release_venv_is_exactly_the_lock(host):
     pip_version = DEFAULTS["freqtrade_pip_version"]
     expected = pinned(f"freqtrade-{VERSION}.txt", environment)
     expected |= pinned(f"pip-{pip_version}.txt", environment)
-    expected[canonicalize_name(LIBRARY["name"])] = LIBRARY["version"]
+    expected |= {canonicalize_name(project["name"]): project["version"] for project in OWN}
     assert installed == expected, {
         "not locked": sorted(set(installed.items()) - set(expected.items())),
         "missing": sorted(set(expected.items()) - set(installed.items())),
