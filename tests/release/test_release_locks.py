@@ -119,12 +119,6 @@ LIBRARY_PLAY = """
       vars:
         freqtrade_library_src: {src}
         freqtrade_preflight_src: {preflight}
-    - name: Remove the build directory
-      ansible.builtin.file:
-        path: "{{{{ freqtrade_release_wheels_tmp }}}}"
-        state: absent
-      delegate_to: localhost
-      run_once: true
 """
 PLAYBOOK = """
 - name: The freqtrade role's input rules

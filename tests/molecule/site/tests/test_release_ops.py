@@ -1,6 +1,8 @@
 """Release operations on a converged host, driven through site.yml as a user would:
 a broken strategy is refused, a change of the pinned freqtrade version deploys a new release
-beside the old one and switches to it, `--tags rollback` switches back.
+beside the old one and switches to it, `--tags rollback` switches back. The first two run
+with `--tags freqtrade` (docs/deploy.md: the bots' role alone, as for a strategy or version
+change): the same tasks a whole-site run gives them, which converge and idempotence run.
 Trades and running bots survive each step. Runs on the bookworm instance only (the steps
 change the host; once is enough, and the trixie instance is checked read-only)."""
 
@@ -93,7 +95,7 @@ def test_broken_strategy_is_refused_and_nothing_changes(host, with_trade, tmp_pa
     target = broken / "RossCameronFuturesStrategy.py"
     target.write_text(target.read_text() + "\nthis is not python\n")
 
-    run = site("-e", f"freqtrade_strategies_src={broken}/")
+    run = site("--tags", "freqtrade", "-e", f"freqtrade_strategies_src={broken}/")
     assert run.returncode != 0
     assert "RossCameronFuturesStrategy does not load" in run.stdout + run.stderr
     assert snapshot(host) == before
@@ -106,7 +108,7 @@ def test_version_change_deploys_a_new_release_and_keeps_trades(host, with_trade)
     old_pid = main_pid(host)
     assert running_version(host) == PINNED
     backup = latest_backup(host)
-    run = site("-e", f"freqtrade_version={OTHER_VERSION}")
+    run = site("--tags", "freqtrade", "-e", f"freqtrade_version={OTHER_VERSION}")
     assert run.returncode == 0, run.stdout[-3000:]
     assert backed_up_before_the_switch(host, backup)
     new = release(host)
