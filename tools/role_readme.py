@@ -472,8 +472,9 @@ def example_section(role: Role) -> list[str]:
             "  hosts: all",
             "  become: true",
             "  tasks:",
-            f"    - name: Include the {entry} tasks of the {role.name} role",
-            "      ansible.builtin.include_role:",
+            # Imported: the entry point's tasks then carry the caller's tags.
+            f"    - name: Import the {entry} tasks of the {role.name} role",
+            "      ansible.builtin.import_role:",
             f"        name: {role.name}",
             f"        tasks_from: {entry}",
         ]
